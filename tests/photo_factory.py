@@ -1,0 +1,192 @@
+"""Real image bytes for tests: phone-like photos with the metadata a phone writes, and bad files.
+
+Plain functions, no pytest fixtures, so any test module (and the benchmark) can import them.
+
+`make_photo` draws the *stored* pixels: `width` x `height`, the background `colour` and, with
+`pattern=True`, a green marker block in the top-left corner. An `orientation` tag only says how a
+viewer should turn those pixels, as a camera held sideways does; so an orientation-6 photo shown
+correctly is `height` x `width` with the marker in the top-right corner.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from datetime import datetime
+
+import numpy as np
+import pillow_heif
+from PIL import Image, ImageCms, PngImagePlugin
+
+pillow_heif.register_heif_opener()
+
+MARKER_COLOUR = (20, 180, 60)  # the top-left block drawn by pattern=True
+CAMERA_MAKE = "SkinlogTestCam"  # written to EXIF Make, so tests can look for it in output bytes
+XMP_TOOL = "SkinlogTestXMP"  # appears in the XMP packet
+GPS_LATITUDE = (52.0, 22.0, 12.34)  # 52°22'12.34" N
+GPS_LONGITUDE = (4.0, 53.0, 42.5)  # 4°53'42.5" E
+
+_EXIF_IFD = 0x8769
+_GPS_IFD = 0x8825
+
+_FORMAT_NAMES = {"JPEG": "JPEG", "JPG": "JPEG", "PNG": "PNG", "WEBP": "WEBP", "HEIF": "HEIF"}
+_FORMAT_NAMES["HEIC"] = "HEIF"
+
+
+def make_exif(
+    *, orientation: int | None = None, gps: bool = False, taken_at: datetime | None = None
+) -> Image.Exif:
+    """EXIF as a phone writes it: camera make, and optionally orientation, GPS and capture time."""
+    exif = Image.Exif()
+    exif[0x010F] = CAMERA_MAKE  # Make
+    if orientation is not None:
+        exif[0x0112] = orientation
+    if taken_at is not None:
+        stamp = taken_at.strftime("%Y:%m:%d %H:%M:%S")
+        exif.get_ifd(_EXIF_IFD)[0x9003] = stamp  # DateTimeOriginal
+    if gps:
+        gps_ifd = exif.get_ifd(_GPS_IFD)
+        gps_ifd[0x0000] = b"\x02\x02\x00\x00"  # GPSVersionID
+        gps_ifd[0x0001] = "N"
+        gps_ifd[0x0002] = GPS_LATITUDE
+        gps_ifd[0x0003] = "E"
+        gps_ifd[0x0004] = GPS_LONGITUDE
+    return exif
+
+
+def xmp_packet() -> bytes:
+    """A minimal XMP packet, the kind photo apps add (edit history, ratings, sometimes location)."""
+    return (
+        b'<?xpacket begin="\xef\xbb\xbf" id="W5M0MpCehiHzreSzNTczkc9d"?>'
+        b'<x:xmpmeta xmlns:x="adobe:ns:meta/">'
+        b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        b'<rdf:Description rdf:about="" xmlns:xmp="http://ns.adobe.com/xap/1.0/" '
+        b'xmp:CreatorTool="' + XMP_TOOL.encode() + b'"/>'
+        b"</rdf:RDF></x:xmpmeta>"
+        b'<?xpacket end="w"?>'
+    )
+
+
+def srgb_icc_profile() -> bytes:
+    """An sRGB ICC profile, as phones embed (Display P3 on iPhones; any profile will do here)."""
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def draw_pixels(
+    width: int, height: int, colour: tuple[int, int, int], *, pattern: bool
+) -> Image.Image:
+    """The stored pixels: flat `colour`, or with pattern=True texture plus the top-left marker.
+
+    The texture (a gentle vertical shade and seeded noise, both averaging to zero over the central
+    region) keeps JPEGs from compressing to almost nothing, like a real photo. The noise is one
+    small seeded tile repeated, so even a 12 MP photo is drawn in a fraction of a second.
+    """
+    if not pattern:
+        return Image.new("RGB", (width, height), colour)
+    tile = np.random.default_rng(7).integers(-10, 11, (97, 89, 3), dtype=np.int16)
+    reps = (height // tile.shape[0] + 1, width // tile.shape[1] + 1, 1)
+    noise = np.tile(tile, reps)[:height, :width]
+    shade = np.linspace(-12, 12, height).astype(np.int16)[:, None, None]
+    pixels = np.asarray(colour, dtype=np.int16) + shade + noise
+    image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+    marker = (0, 0, max(1, width // 4), max(1, height // 4))
+    image.paste(MARKER_COLOUR, marker)
+    return image
+
+
+def make_photo(
+    width: int = 640,
+    height: int = 480,
+    *,
+    fmt: str = "JPEG",
+    colour: tuple[int, int, int] = (200, 120, 110),
+    orientation: int | None = None,
+    gps: bool = False,
+    comment: bytes | None = None,
+    taken_at: datetime | None = None,
+    icc: bool = False,
+    xmp: bool = False,
+    trailing: bytes = b"",
+    pattern: bool = True,
+    alpha: bool = False,
+) -> bytes:
+    """Encoded photo bytes (JPEG, PNG, WEBP or HEIF/HEIC) carrying the requested metadata.
+
+    EXIF (camera make, plus orientation / GPS / DateTimeOriginal when asked) is always written, as
+    a phone does. `comment` is a JPEG COM segment or a PNG tEXt "Comment" chunk (other formats
+    have no comment field: ValueError). `alpha=True` (PNG, WEBP) makes the right half fully
+    transparent. `trailing` bytes are appended after the image's end, as some apps and
+    polyglot files do.
+    """
+    format_name = _FORMAT_NAMES.get(fmt.upper())
+    if format_name is None:
+        msg = f"make_photo cannot write {fmt!r}; use JPEG, PNG, WEBP or HEIF"
+        raise ValueError(msg)
+    image = draw_pixels(width, height, colour, pattern=pattern)
+    if alpha:
+        if format_name not in ("PNG", "WEBP"):
+            msg = "alpha=True needs a format with transparency: PNG or WEBP"
+            raise ValueError(msg)
+        mask = Image.new("L", image.size, 255)
+        mask.paste(0, (width // 2, 0, width, height))
+        image.putalpha(mask)
+
+    params: dict[str, object] = {
+        "exif": make_exif(orientation=orientation, gps=gps, taken_at=taken_at).tobytes()
+    }
+    if icc:
+        params["icc_profile"] = srgb_icc_profile()
+    if format_name == "JPEG":
+        params["quality"] = 90
+        if comment is not None:
+            params["comment"] = comment
+        if xmp:
+            params["xmp"] = xmp_packet()
+    elif format_name == "PNG":
+        text = PngImagePlugin.PngInfo()
+        if comment is not None:
+            text.add_text("Comment", comment.decode("latin-1"))
+        if xmp:
+            text.add_itxt("XML:com.adobe.xmp", xmp_packet().decode("utf-8"))
+        params["pnginfo"] = text
+    else:
+        if comment is not None:
+            msg = f"{format_name} has no comment field; use JPEG or PNG"
+            raise ValueError(msg)
+        params["quality"] = 90
+        if xmp:
+            params["xmp"] = xmp_packet()
+
+    buffer = io.BytesIO()
+    image.save(buffer, format_name, **params)
+    return buffer.getvalue() + trailing
+
+
+def make_bomb_png(width: int = 10_000, height: int = 6_000) -> bytes:
+    """A valid, tiny PNG whose header declares width x height (default 60 MP) of black pixels.
+
+    Written by hand, 1 bit per pixel and streamed through zlib one row at a time, so even a
+    200 MP bomb takes a few tens of milliseconds and no large buffer to build.
+    """
+    row = b"\x00" * (1 + (width + 7) // 8)  # filter type 0, then all-zero bits
+    compressor = zlib.compressobj(9)
+    chunks = [compressor.compress(row) for _ in range(height)]
+    idat = b"".join(chunks) + compressor.flush()
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)  # 1-bit greyscale
+    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", idat) + (
+        _png_chunk(b"IEND", b"")
+    )
+
+
+def _png_chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def make_truncated_jpeg() -> bytes:
+    """A JPEG cut off two thirds of the way through its image data, like an interrupted upload.
+
+    The header is intact, so the file opens; only decoding fails.
+    """
+    data = make_photo(1200, 900)
+    return data[: len(data) * 2 // 3]

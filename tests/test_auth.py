@@ -1,0 +1,254 @@
+"""Accounts: registering, logging in and out, passwords, cookies, rate limits."""
+
+from __future__ import annotations
+
+from http.cookies import SimpleCookie
+
+from tests.conftest import PASSWORD, Auth
+from webapp.extensions import db
+from webapp.models import LoginSession, User
+
+REGISTRATION = {
+    "email": "New.Patient@Example.com",
+    "display_name": "Nia",
+    "password": "a long enough password",
+    "track": "pie",
+    "fitzpatrick": "V",
+    "timezone": "Europe/London",
+}
+
+
+def test_register_creates_account_and_logs_in(client, app):
+    response = client.post("/register", data=REGISTRATION)
+    assert response.status_code == 302
+    assert client.get("/").status_code == 200
+    with app.app_context():
+        user = db.session.execute(db.select(User)).scalar_one()
+        assert user.email == "new.patient@example.com"
+        assert user.track == "pie" and user.fitzpatrick == "V"
+        assert user.timezone == "Europe/London"
+
+
+def test_password_is_stored_as_argon2id_hash(client, app):
+    client.post("/register", data=REGISTRATION)
+    with app.app_context():
+        stored = db.session.execute(db.select(User.password_hash)).scalar_one()
+    assert stored.startswith("$argon2id$")
+    assert REGISTRATION["password"] not in stored
+
+
+def test_register_email_is_case_insensitive_and_unique_without_revealing_it(client, user):
+    response = client.post("/register", data=dict(REGISTRATION, email="SAM@example.COM"))
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "could not create an account" in page
+    assert "already registered" not in page and "taken" not in page
+
+
+def test_register_rejects_short_and_overlong_passwords(client):
+    for password in ("short", "x" * 129):
+        response = client.post("/register", data=dict(REGISTRATION, password=password))
+        assert response.status_code == 422
+        assert "8 to 128 characters" in response.get_data(as_text=True)
+
+
+def test_register_rejects_bad_email_track_and_timezone(client):
+    bad = dict(REGISTRATION, email="not-an-email", track="acne", timezone="Mars/Base")
+    response = client.post("/register", data=bad)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "like name@example.com" in page
+    assert "Choose a timezone" in page
+    assert "Not a valid choice" in page
+
+
+def test_register_page_labels_every_field(client):
+    page = client.get("/register").get_data(as_text=True)
+    for field_id in ("email", "display_name", "password", "track", "fitzpatrick", "timezone"):
+        assert f'<label for="{field_id}"' in page
+
+
+def test_login_with_any_email_case(client, auth, user):
+    response = auth.login("SAM@EXAMPLE.COM")
+    assert response.status_code == 302
+    assert client.get("/").status_code == 200
+
+
+def test_wrong_password_and_unknown_email_get_the_same_answer(client, auth, user):
+    wrong = auth.login(user.email, "wrong password")
+    unknown = auth.login("nobody@example.com", "wrong password")
+    assert wrong.status_code == unknown.status_code == 422
+    message = "That email and password do not match an account."
+    assert message in wrong.get_data(as_text=True)
+    assert message in unknown.get_data(as_text=True)
+
+
+def test_login_redirects_only_to_local_next(client, auth, user):
+    response = client.post(
+        "/login?next=https://evil.example/", data={"email": user.email, "password": PASSWORD}
+    )
+    assert response.headers["Location"] == "/"
+    client.post("/logout")
+    response = client.post("/login?next=/entries", data={"email": user.email, "password": PASSWORD})
+    assert response.headers["Location"] == "/entries"
+
+
+def test_pages_require_login(client):
+    for path in ("/", "/log", "/entries", "/sessions", "/sessions/new", "/account"):
+        response = client.get(path)
+        assert response.status_code == 302, path
+        assert "/login" in response.headers["Location"]
+
+
+def test_logout_needs_post_with_csrf(logged_in):
+    assert logged_in.get("/logout").status_code == 405
+    assert logged_in.post("/logout", csrf=False).status_code == 400
+    assert logged_in.get("/").status_code == 200
+
+
+def test_replayed_session_cookie_is_refused_after_logout(app, logged_in):
+    cookie = logged_in.get_cookie("session")
+    assert logged_in.post("/logout").status_code == 302
+    replay = app.test_client()
+    replay.set_cookie("session", cookie.value)
+    assert replay.get("/").status_code == 302
+
+
+def test_remember_cookie_is_httponly_samesite_and_refused_after_logout(app, client, auth, user):
+    response = auth.login(user.email, remember=True)
+    headers = [h for h in response.headers.getlist("Set-Cookie") if h.startswith("remember_token")]
+    assert headers, "remember cookie set"
+    assert "HttpOnly" in headers[0] and "SameSite=Lax" in headers[0]
+    remember = SimpleCookie(headers[0])["remember_token"].value
+    client.post("/logout")
+    replay = app.test_client()
+    replay.set_cookie("remember_token", remember)
+    assert replay.get("/").status_code == 302
+
+
+def test_session_cookie_flags(client, auth, user):
+    response = auth.login(user.email)
+    session_cookie = [h for h in response.headers.getlist("Set-Cookie") if h.startswith("session=")]
+    assert "HttpOnly" in session_cookie[0] and "SameSite=Lax" in session_cookie[0]
+
+
+def test_secure_cookie_flag_when_configured(tmp_path, make_user):
+    from tests.conftest import CSRFClient, settings_for_tests
+    from webapp import create_app
+
+    settings = settings_for_tests(str(tmp_path / "secure"))
+    settings.update(SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True)
+    app = create_app(settings)
+    app.test_client_class = CSRFClient
+    with app.app_context():
+        db.create_all()
+        db.session.add(
+            User(
+                email="s@example.com",
+                password_hash=app.extensions["passwords"].hash(PASSWORD),
+                display_name="S",
+            )
+        )
+        db.session.commit()
+    client = app.test_client()
+    response = Auth(client).login("s@example.com", remember=True)
+    for header in response.headers.getlist("Set-Cookie"):
+        assert "Secure" in header
+    assert "Strict-Transport-Security" in response.headers
+
+
+def test_change_password_ends_other_logins(app, client, auth, user):
+    auth.login(user.email)
+    other_device = app.test_client()
+    Auth(other_device).login(user.email)
+    response = client.post(
+        "/account/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": "brand new password",
+            "confirm": "brand new password",
+        },
+    )
+    assert response.status_code == 302
+    assert client.get("/").status_code == 200, "this device stays signed in"
+    assert other_device.get("/").status_code == 302, "the other device is signed out"
+    client.post("/logout")
+    assert auth.login(user.email, "brand new password").status_code == 302
+
+
+def test_change_password_requires_current_password(logged_in):
+    response = logged_in.post(
+        "/account/password",
+        data={
+            "current_password": "nope nope",
+            "new_password": "brand new password",
+            "confirm": "brand new password",
+        },
+    )
+    assert response.status_code == 422
+    assert "not your current password" in response.get_data(as_text=True)
+
+
+def test_change_password_requires_matching_confirmation(logged_in):
+    response = logged_in.post(
+        "/account/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": "brand new password",
+            "confirm": "different one",
+        },
+    )
+    assert response.status_code == 422
+    assert "The two passwords differ." in response.get_data(as_text=True)
+
+
+def test_profile_update(logged_in, app, user):
+    response = logged_in.post(
+        "/account/profile",
+        data={
+            "display_name": "Samira",
+            "track": "pih",
+            "fitzpatrick": "VI",
+            "timezone": "Asia/Tokyo",
+        },
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        stored = db.session.get(User, user.id)
+        assert (stored.display_name, stored.track, stored.timezone) == (
+            "Samira",
+            "pih",
+            "Asia/Tokyo",
+        )
+
+
+def test_login_is_rate_limited(app, client, user):
+    app.config["LOGIN_RATE_LIMIT"] = "3 per minute"
+    for _ in range(3):
+        assert Auth(client).login(user.email, "wrong password").status_code == 422
+    response = Auth(client).login(user.email, PASSWORD)
+    assert response.status_code == 429
+
+
+def test_account_page_lists_signed_in_devices(logged_in):
+    page = logged_in.get("/account").get_data(as_text=True)
+    assert "(this device)" in page
+
+
+def test_export_contains_the_patients_data(logged_in, user):
+    response = logged_in.get("/account/export.json")
+    assert response.status_code == 200
+    assert response.get_json()["account"]["email"] == user.email
+    assert "attachment" in response.headers["Content-Disposition"]
+
+
+def test_delete_account_needs_password_and_removes_everything(app, logged_in, user):
+    logged_in.post("/account/delete", data={"password": "wrong"})
+    with app.app_context():
+        assert db.session.get(User, user.id) is not None
+    response = logged_in.post("/account/delete", data={"password": PASSWORD})
+    assert response.status_code == 302
+    with app.app_context():
+        assert db.session.get(User, user.id) is None
+        assert db.session.execute(db.select(LoginSession)).first() is None
+    assert logged_in.get("/").status_code == 302

@@ -1,0 +1,65 @@
+"""Skinlog: the application factory.
+
+`create_app()` reads settings from the environment (config.py), binds the extensions, registers the
+blueprints and the security headers. Tests pass `config=` to override any setting.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from . import cli, errors, security, templating
+from .config import settings_from_environment
+from .extensions import csrf, db, limiter, login_manager, migrate
+from .passwords import Passwords
+from .storage import store_from_url
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    instance_path = (config or {}).get("INSTANCE_PATH") or os.environ.get(
+        "SKINLOG_INSTANCE_PATH", str(PROJECT_ROOT / "instance")
+    )
+    app = Flask(
+        __name__,
+        instance_path=str(Path(instance_path).resolve()),
+        static_folder=str(PROJECT_ROOT / "static"),
+        template_folder=str(PROJECT_ROOT / "templates"),
+    )
+    os.makedirs(app.instance_path, mode=0o700, exist_ok=True)
+    app.config.from_mapping(settings_from_environment(app.instance_path))
+    if config:
+        app.config.from_mapping(config)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    app.extensions["passwords"] = Passwords(
+        time_cost=app.config["ARGON2_TIME_COST"], memory_kib=app.config["ARGON2_MEMORY_KIB"]
+    )
+    app.extensions["photo_store"] = store_from_url(
+        app.config["PHOTO_STORAGE"],
+        default_root=os.path.join(app.instance_path, "photos"),
+        endpoint_url=app.config["S3_ENDPOINT_URL"],
+    )
+
+    from .api import bp as api_bp
+    from .auth import bp as auth_bp
+    from .diary import bp as diary_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(diary_bp)
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
+
+    security.init_app(app)
+    errors.init_app(app)
+    templating.init_app(app)
+    cli.init_app(app)
+    return app

@@ -1,0 +1,313 @@
+"""JSON API under /api/v1, used by the offline sync (documented in docs/api.md).
+
+Every write is an idempotent PUT by client-made UUID; DELETE leaves a tombstone. Conflicts are
+settled by last writer wins on `client_updated_at`, and every answer carries the stored version, so
+the phone can show what the server kept. Errors are always JSON (errors.json_error).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import current_app, jsonify, request, url_for
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+from sqlalchemy.orm import joinedload, selectinload
+
+from .. import imaging, records
+from ..errors import json_error
+from ..extensions import db
+from ..models import Entry, Photo, TreatmentSession
+from ..progress import SessionCalendar
+from ..responses import RENDITIONS, photo_response
+from ..validation import Invalid, parse_area, parse_entry, parse_session, parse_uuid
+from . import bp
+
+CHANGES_PAGE_SIZE = 500
+
+
+@bp.get("/csrf")
+def csrf_token():
+    """A fresh CSRF token: a phone that was offline for days fetches one before replaying."""
+    response = jsonify({"csrf_token": generate_csrf()})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.before_request
+def require_login():
+    if request.endpoint == "api.csrf_token":
+        return None
+    if not current_user.is_authenticated:
+        return json_error(401, "Please log in again; your entries wait on the phone until then.")
+    return None
+
+
+@bp.after_request
+def no_store(response):
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def _store():
+    return current_app.extensions["photo_store"]
+
+
+def _json_body():
+    if not request.is_json:
+        return None, json_error(415, "Send JSON with Content-Type: application/json.")
+    payload = request.get_json(silent=True)
+    if payload is None:
+        return None, json_error(400, "The body is not valid JSON.", code="malformed_json")
+    return payload, None
+
+
+def _uuid_or_error(raw: str):
+    try:
+        return parse_uuid(raw), None
+    except Invalid:
+        return None, json_error(404, "Not found.")
+
+
+def _photo_dict(photo: Photo) -> dict:
+    return {
+        "id": photo.uuid,
+        "area": photo.area,
+        "url": url_for("api.photo_bytes", photo_uuid=photo.uuid, rendition="display"),
+        "full_url": url_for("api.photo_bytes", photo_uuid=photo.uuid, rendition="full"),
+        "thumb_url": url_for("api.photo_bytes", photo_uuid=photo.uuid, rendition="thumb"),
+        "width": photo.width,
+        "height": photo.height,
+        "sha256": photo.sha256,
+        "lab": photo.lab,
+        "deleted": photo.deleted_at is not None,
+        "updated_at": photo.updated_at.isoformat().replace("+00:00", "Z"),
+    }
+
+
+def entry_dict(entry: Entry, calendar: SessionCalendar) -> dict:
+    alignment = calendar.align(entry.date)
+    data = entry.to_dict()
+    data["session_number"] = alignment.session_number
+    data["days_since_session"] = alignment.days_since_session
+    data["photos"] = [] if entry.deleted_at else [_photo_dict(photo) for photo in entry.photos]
+    return data
+
+
+def _calendar() -> SessionCalendar:
+    return SessionCalendar([session.date for session in records.live_sessions(current_user)])
+
+
+# --- Entries -------------------------------------------------------------------------------------
+
+
+@bp.get("/entries/<entry_id>")
+def get_entry(entry_id: str):
+    entry_uuid, error = _uuid_or_error(entry_id)
+    if error:
+        return error
+    entry = records.owned(Entry, current_user, entry_uuid)
+    if entry is None:
+        return json_error(404, "Not found.")
+    return jsonify(entry_dict(entry, _calendar()))
+
+
+@bp.put("/entries/<entry_id>")
+def put_entry(entry_id: str):
+    entry_uuid, error = _uuid_or_error(entry_id)
+    if error:
+        return error
+    payload, error = _json_body()
+    if error:
+        return error
+    try:
+        data = parse_entry(payload, latest_date=records.latest_allowed_date())
+        result = records.save_entry(current_user, entry_uuid, data)
+    except Invalid as invalid:
+        return json_error(422, "Some fields are not valid.", fields=invalid.fields)
+    except records.UuidTaken:
+        return json_error(404, "Not found.")
+    except records.DateTaken as taken:
+        response = json_error(
+            409,
+            f"There is already an entry for {taken.existing.date.isoformat()}.",
+            code="date_taken",
+            fields={"date": "an entry exists for this date"},
+        )
+        body = response.get_json()
+        body["error"]["existing_id"] = taken.existing.uuid
+        body["existing"] = entry_dict(taken.existing, _calendar())
+        response.set_data(jsonify(body).get_data())
+        return response
+    return jsonify(entry_dict(result.row, _calendar())), 201 if result.created else 200
+
+
+@bp.delete("/entries/<entry_id>")
+def delete_entry(entry_id: str):
+    return _delete(Entry, entry_id)
+
+
+# --- Treatment sessions --------------------------------------------------------------------------
+
+
+@bp.get("/sessions/<session_id>")
+def get_session(session_id: str):
+    session_uuid, error = _uuid_or_error(session_id)
+    if error:
+        return error
+    session = records.owned(TreatmentSession, current_user, session_uuid)
+    if session is None:
+        return json_error(404, "Not found.")
+    return jsonify(session.to_dict())
+
+
+@bp.put("/sessions/<session_id>")
+def put_session(session_id: str):
+    session_uuid, error = _uuid_or_error(session_id)
+    if error:
+        return error
+    payload, error = _json_body()
+    if error:
+        return error
+    try:
+        data = parse_session(payload, latest_date=records.latest_allowed_date())
+        result = records.save_session(current_user, session_uuid, data)
+    except Invalid as invalid:
+        return json_error(422, "Some fields are not valid.", fields=invalid.fields)
+    except records.UuidTaken:
+        return json_error(404, "Not found.")
+    return jsonify(result.row.to_dict()), 201 if result.created else 200
+
+
+@bp.delete("/sessions/<session_id>")
+def delete_session(session_id: str):
+    return _delete(TreatmentSession, session_id)
+
+
+def _delete(model, raw_id: str):
+    row_uuid, error = _uuid_or_error(raw_id)
+    if error:
+        return error
+    row = records.owned(model, current_user, row_uuid, include_deleted=True)
+    if row is None:
+        return json_error(404, "Not found.")
+    stamp = None
+    raw_stamp = request.args.get("client_updated_at")
+    if raw_stamp:
+        try:
+            stamp = datetime.fromisoformat(raw_stamp.replace("Z", "+00:00")).astimezone(UTC)
+        except ValueError:
+            return json_error(
+                422,
+                "client_updated_at must be an ISO 8601 timestamp.",
+                fields={"client_updated_at": "must be an ISO 8601 timestamp"},
+            )
+    records.delete_row(row, _store(), stamp)
+    body = entry_dict(row, _calendar()) if isinstance(row, Entry) else row.to_dict()
+    return jsonify(body)
+
+
+# --- Photos --------------------------------------------------------------------------------------
+
+
+@bp.put("/entries/<entry_id>/photos/<photo_id>")
+def put_photo(entry_id: str, photo_id: str):
+    entry_uuid, error = _uuid_or_error(entry_id)
+    if error:
+        return error
+    photo_uuid, error = _uuid_or_error(photo_id)
+    if error:
+        return error
+    entry = records.owned(Entry, current_user, entry_uuid)
+    if entry is None:
+        return json_error(404, "No such entry: sync the entry before its photos.")
+    upload = request.files.get("file")
+    if upload is None:
+        return json_error(
+            422, "Send the photo as multipart field 'file'.", fields={"file": "missing"}
+        )
+    try:
+        area = parse_area(request.form.get("area"))
+        data = upload.stream.read(imaging.MAX_UPLOAD_BYTES + 1)
+        photo, created = records.add_photo(current_user, entry, photo_uuid, area, data, _store())
+    except Invalid as invalid:
+        return json_error(422, "Some fields are not valid.", fields=invalid.fields)
+    except imaging.ImageRejected as rejected:
+        return json_error(
+            rejected.status, str(rejected), code=rejected.code, fields={"file": str(rejected)}
+        )
+    except records.TooManyPhotos:
+        return json_error(409, "An entry holds at most 6 photos.", code="too_many_photos")
+    except records.UuidTaken:
+        return json_error(404, "Not found.")
+    return jsonify(_photo_dict(photo)), 201 if created else 200
+
+
+@bp.delete("/entries/<entry_id>/photos/<photo_id>")
+def delete_photo(entry_id: str, photo_id: str):
+    photo_uuid, error = _uuid_or_error(photo_id)
+    if error:
+        return error
+    photo = records.owned(Photo, current_user, photo_uuid, include_deleted=True)
+    if photo is None or photo.entry.uuid != entry_id.lower():
+        return json_error(404, "Not found.")
+    records.delete_photo(photo, _store())
+    return jsonify(_photo_dict(photo))
+
+
+@bp.get("/photos/<photo_uuid>/<rendition>.jpg")
+def photo_bytes(photo_uuid: str, rendition: str):
+    photo = records.owned(Photo, current_user, photo_uuid)
+    if photo is None or rendition not in RENDITIONS:
+        return json_error(404, "Not found.")
+    return photo_response(_store(), photo, rendition)
+
+
+# --- Changes for a second device -----------------------------------------------------------------
+
+
+@bp.get("/changes")
+def changes():
+    """Everything changed after `since` (an opaque cursor from the previous answer).
+
+    The cursor is the latest `updated_at` seen. Rows written in the same instant are sent again
+    rather than skipped: a client applies them idempotently by UUID.
+    """
+    since = None
+    raw = request.args.get("since")
+    if raw:
+        try:
+            since = datetime.fromisoformat(raw.replace("Z", "+00:00")).astimezone(UTC)
+        except ValueError:
+            return json_error(
+                400, "since must be a cursor from a previous answer.", fields={"since": "invalid"}
+            )
+    calendar = _calendar()
+    result: dict[str, list] = {}
+    last_seen: list[datetime] = []
+    page_ends: list[datetime] = []
+    for name, model in (("sessions", TreatmentSession), ("entries", Entry), ("photos", Photo)):
+        query = db.select(model).where(model.user_id == current_user.id)
+        if since is not None:
+            query = query.where(model.updated_at >= since)
+        if model is Entry:
+            query = query.options(selectinload(Entry.photos))
+        if model is Photo:
+            query = query.options(joinedload(Photo.entry))
+        rows = list(
+            db.session.execute(query.order_by(model.updated_at).limit(CHANGES_PAGE_SIZE)).scalars()
+        )
+        if name == "entries":
+            result[name] = [entry_dict(row, calendar) for row in rows]
+        elif name == "photos":
+            result[name] = [dict(_photo_dict(row), entry_id=row.entry.uuid) for row in rows]
+        else:
+            result[name] = [row.to_dict() for row in rows]
+        if rows:
+            last_seen.append(rows[-1].updated_at)
+            if len(rows) == CHANGES_PAGE_SIZE:
+                page_ends.append(rows[-1].updated_at)
+    # With a full page of one kind, resume from the earliest cut so nothing in between is skipped.
+    newest = min(page_ends) if page_ends else max(last_seen, default=since)
+    cursor = newest.isoformat().replace("+00:00", "Z") if newest else None
+    return jsonify(dict(result, cursor=cursor, more=bool(page_ends)))

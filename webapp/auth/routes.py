@@ -1,0 +1,258 @@
+"""Register, log in and out, and the account page (profile, password, export, delete)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from ..extensions import db, limiter
+from ..models import (
+    Entry,
+    LoginSession,
+    Photo,
+    ShareLink,
+    ShareView,
+    TreatmentSession,
+    User,
+    token_digest,
+)
+from . import bp
+from .forms import ConfirmForm, LoginForm, PasswordChangeForm, ProfileForm, RegisterForm
+
+
+def _passwords():
+    return current_app.extensions["passwords"]
+
+
+def _start_login(user: User, remember: bool) -> None:
+    login, token = LoginSession.start(user, request.user_agent.string)
+    db.session.add(login)
+    db.session.commit()
+    user.current_login_token = token
+    login_user(user, remember=remember)
+
+
+def _end_current_login() -> None:
+    token = current_user.current_login_token
+    if token:
+        db.session.execute(
+            db.delete(LoginSession).where(LoginSession.token_hash == token_digest(token))
+        )
+        db.session.commit()
+    logout_user()
+
+
+def _safe_next(target: str | None) -> str:
+    # Only local paths: an attacker's ?next=https://evil.example must not leave the site.
+    if target and target.startswith("/") and not target.startswith("//"):
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and "\\" not in target:
+            return target
+    return url_for("diary.today")
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+def register():
+    if current_user.is_authenticated:
+        return redirect(url_for("diary.today"))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        email = form.email.data.strip().lower()
+        taken = db.session.execute(db.select(User.id).where(User.email == email)).first()
+        if taken:
+            # Saying "taken" would reveal who uses Skinlog; ask to log in instead.
+            form.email.errors.append(
+                "We could not create an account with this email. If you already have one, log in."
+            )
+        else:
+            user = User(
+                email=email,
+                password_hash=_passwords().hash(form.password.data),
+                display_name=form.display_name.data.strip(),
+                track=form.track.data,
+                fitzpatrick=form.fitzpatrick.data or None,
+                timezone=form.timezone.data,
+            )
+            db.session.add(user)
+            db.session.commit()
+            _start_login(user, remember=True)
+            flash(
+                "Welcome to Skinlog. Start by recording your latest treatment session.", "success"
+            )
+            return redirect(url_for("diary.sessions"))
+    status = 422 if form.is_submitted() else 200
+    return render_template("auth/register.html", form=form), status
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("diary.today"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        email = form.email.data.strip().lower()
+        user = db.session.execute(db.select(User).where(User.email == email)).scalar_one_or_none()
+        password_hash = user.password_hash if user else None
+        if user and _passwords().verify(password_hash, form.password.data):
+            if _passwords().needs_rehash(user.password_hash):
+                user.password_hash = _passwords().hash(form.password.data)
+            _start_login(user, remember=form.remember.data)
+            return redirect(_safe_next(request.args.get("next")))
+        if user is None:
+            _passwords().verify(None, form.password.data)
+        form.password.errors.append("That email and password do not match an account.")
+    status = 422 if form.is_submitted() else 200
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    _end_current_login()
+    flash("You are logged out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.get("/account")
+@login_required
+def account():
+    return _account_page()
+
+
+def _account_page(profile_form=None, password_form=None, status: int = 200):
+    profile_form = profile_form or ProfileForm(obj=current_user)
+    if profile_form.fitzpatrick.data is None:
+        profile_form.fitzpatrick.data = ""
+    logins = db.session.execute(
+        db.select(LoginSession)
+        .where(LoginSession.user_id == current_user.id)
+        .order_by(LoginSession.created_at.desc())
+    ).scalars()
+    return render_template(
+        "auth/account.html",
+        profile_form=profile_form,
+        password_form=password_form or PasswordChangeForm(),
+        confirm_form=ConfirmForm(),
+        logins=list(logins),
+        current_token_hash=token_digest(current_user.current_login_token or ""),
+    ), status
+
+
+@bp.post("/account/profile")
+@login_required
+def update_profile():
+    form = ProfileForm()
+    if not form.validate_on_submit():
+        return _account_page(profile_form=form, status=422)
+    current_user.display_name = form.display_name.data.strip()
+    current_user.track = form.track.data
+    current_user.fitzpatrick = form.fitzpatrick.data or None
+    current_user.timezone = form.timezone.data
+    db.session.commit()
+    flash("Your profile is saved.", "success")
+    return redirect(url_for("auth.account"))
+
+
+@bp.post("/account/password")
+@login_required
+def change_password():
+    form = PasswordChangeForm()
+    if not form.validate_on_submit():
+        return _account_page(password_form=form, status=422)
+    if not _passwords().verify(current_user.password_hash, form.current_password.data):
+        form.current_password.errors.append("That is not your current password.")
+        return _account_page(password_form=form, status=422)
+    user = current_user._get_current_object()
+    user.password_hash = _passwords().hash(form.new_password.data)
+    # A new password ends every login, here and on other devices; this phone signs in afresh.
+    db.session.execute(db.delete(LoginSession).where(LoginSession.user_id == user.id))
+    db.session.commit()
+    _start_login(user, remember=True)
+    flash("Password changed. Other devices have been signed out.", "success")
+    return redirect(url_for("auth.account"))
+
+
+@bp.get("/account/export.json")
+@login_required
+def export_data():
+    """Everything the patient logged, as JSON (their right to a copy of their data)."""
+    user_id = current_user.id
+    sessions = db.session.execute(
+        db.select(TreatmentSession)
+        .where(TreatmentSession.user_id == user_id, TreatmentSession.deleted_at.is_(None))
+        .order_by(TreatmentSession.date)
+    ).scalars()
+    entries = db.session.execute(
+        db.select(Entry)
+        .where(Entry.user_id == user_id, Entry.deleted_at.is_(None))
+        .order_by(Entry.date)
+    ).scalars()
+    photos = db.session.execute(
+        db.select(Photo, Entry.uuid)
+        .join(Entry, Photo.entry_id == Entry.id)
+        .where(Photo.user_id == user_id, Photo.deleted_at.is_(None))
+    ).all()
+    response = jsonify(
+        {
+            "account": {
+                "email": current_user.email,
+                "display_name": current_user.display_name,
+                "track": current_user.track,
+                "fitzpatrick": current_user.fitzpatrick,
+                "timezone": current_user.timezone,
+            },
+            "sessions": [session.to_dict() for session in sessions],
+            "entries": [entry.to_dict() for entry in entries],
+            "photos": [
+                {
+                    "id": photo.uuid,
+                    "entry_id": entry_uuid,
+                    "area": photo.area,
+                    "url": url_for(
+                        "diary.photo", photo_uuid=photo.uuid, rendition="full", _external=True
+                    ),
+                    "lab": photo.lab,
+                }
+                for photo, entry_uuid in photos
+            ],
+        }
+    )
+    response.headers["Content-Disposition"] = "attachment; filename=skinlog-export.json"
+    return response
+
+
+@bp.post("/account/delete")
+@login_required
+def delete_account():
+    password = request.form.get("password", "")
+    form = ConfirmForm()
+    if not form.validate_on_submit() or not _passwords().verify(
+        current_user.password_hash, password
+    ):
+        flash("Your account was not deleted: the password did not match.", "error")
+        return redirect(url_for("auth.account"))
+    user = current_user._get_current_object()
+    store = current_app.extensions["photo_store"]
+    keys = db.session.execute(
+        db.select(Photo.storage_key).where(Photo.user_id == user.id)
+    ).scalars()
+    for key in list(keys):
+        store.delete_prefix(key)
+    logout_user()
+    for model in (Photo, Entry, TreatmentSession, LoginSession):
+        db.session.execute(db.delete(model).where(model.user_id == user.id))
+    _delete_share_links(user.id)
+    db.session.delete(user)
+    db.session.commit()
+    flash("Your account and everything in it have been deleted.", "info")
+    return redirect(url_for("auth.login"))
+
+
+def _delete_share_links(user_id: int) -> None:
+    links = db.select(ShareLink.id).where(ShareLink.user_id == user_id)
+    db.session.execute(db.delete(ShareView).where(ShareView.share_link_id.in_(links)))
+    db.session.execute(db.delete(ShareLink).where(ShareLink.user_id == user_id))

@@ -1,0 +1,544 @@
+"""Photo ingest: validate an upload, orient it, strip its metadata, make renditions, measure colour.
+
+Every photo a patient uploads passes through `ingest_photo` before anything is stored. The upload is
+untrusted: it may be a renamed PDF, a truncated transfer, a decompression bomb, or a phone photo
+that carries the patient's home (GPS) in its EXIF. So this module
+
+* identifies the format from the bytes alone (never a file name or a declared content type) and
+  accepts only JPEG, PNG, WebP and HEIC/HEIF;
+* refuses oversize uploads before opening them and oversize images from their header, before a
+  single pixel is decoded;
+* turns every decoder failure into `ImageRejected`, so the web layer answers 4xx, never 500;
+* applies the EXIF orientation, then rebuilds the pixels into a fresh image and re-encodes it as
+  JPEG, so no EXIF, GPS, XMP, ICC profile, comment or bytes appended after the image survive;
+* measures indicative colour (CIELAB, ITA°) of the central region, the basis of the redness and
+  pigmentation curves.
+
+It imports nothing from Flask so it can be tested directly and reused from command-line tools.
+
+Speed: a 12 MP JPEG is decoded at half scale in the DCT domain (`Image.draft`), which is what
+keeps the whole ingest cheaper than one plain full-size decode of the same file (see
+bench/bench_ingest.py). JPEG scaling only halves, so the "full" rendition of a 4000 px wide photo is
+2000 px, not 2048: see `JPEG_DRAFT_MIN_FRACTION`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import pillow_heif
+from PIL import Image
+
+# HEIC is what an iPhone sends. Registering is idempotent; done once here so every opener in this
+# module (and anything importing it) understands HEIF.
+pillow_heif.register_heif_opener()
+
+MAX_UPLOAD_BYTES = 25 * 1024 * 1024
+MAX_PIXELS = 50_000_000
+RENDITION_SIZES: dict[str, int] = {"full": 2048, "display": 1280, "thumb": 320}  # long side, px
+CONTENT_TYPE = "image/jpeg"  # every rendition is a freshly encoded JPEG
+
+# A JPEG is decoded at 1/2, 1/4 or 1/8 scale when that still leaves at least this fraction of the
+# "full" long side (2048 * 0.9 = 1843 px). A 12 MP photo (4000 or 4032 px wide) then decodes
+# straight to 2000/2016 px instead of decoding all 12 MP and resampling them down to 2048, which
+# costs about twice as much for 2 % more resolution. Set to 1.0 for an exact 2048 px long side.
+JPEG_DRAFT_MIN_FRACTION = 0.9
+
+JPEG_QUALITY = 85
+
+Region = tuple[float, float, float, float]  # (left, top, right, bottom), fractions of width/height
+DEFAULT_REGION: Region = (0.25, 0.25, 0.75, 0.75)  # central area: the face, not the background
+
+# Colour is measured on a copy at most this long (box-averaged): plenty for a regional mean and
+# cheap to convert to CIELAB.
+ANALYSIS_LONG_SIDE = 256
+
+# Formats as Pillow names them after sniffing the bytes. MPO is how Pillow reports the
+# multi-picture JPEGs many Android and iPhone cameras write; it is plain JPEG to a browser.
+_FORMATS_TO_TRY = ("JPEG", "PNG", "WEBP", "HEIF")
+_JPEG_FORMATS = frozenset({"JPEG", "MPO"})
+_ACCEPTED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "HEIF"})
+
+# ISO base media file brands of HEIF still images (HEVC coded or generic), as the `ftyp` box names
+# them. AVIF ("avif", "avis") is deliberately absent: it is not a format we promise to accept.
+_HEIF_BRANDS = frozenset(
+    {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1", b"msf1"}
+)
+
+_EXIF_IFD = 0x8769
+_TAG_ORIENTATION = 0x0112
+_TAG_DATETIME = 0x0132
+_TAG_DATETIME_ORIGINAL = 0x9003
+
+_ORIENTATION_TRANSPOSE: dict[int, Image.Transpose] = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+_WHITE = (255, 255, 255)
+
+
+class ImageRejected(ValueError):
+    """Upload that is not an acceptable photo.
+
+    `code` is machine readable ("too_large", "unsupported_type", "too_many_pixels", "corrupt",
+    "empty"), `status` the HTTP status to answer with, and str(exc) a clear sentence for the
+    patient, safe to show as is.
+    """
+
+    def __init__(self, code: str, message: str, status: int = 422) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+@dataclass(frozen=True)
+class ColourMetrics:
+    """Mean CIELAB (D65) of a region and its Individual Typology Angle.
+
+    Indicative only: the numbers depend on the light the photo was taken in. a* tracks redness
+    (PIE); L* and ITA° track lightness/pigmentation (PIH; a lower ITA° is darker/browner).
+    """
+
+    l_star: float
+    a_star: float
+    b_star: float
+    ita_deg: float
+
+    def as_dict(self) -> dict[str, float]:
+        """The JSON shape the API and templates use, rounded to 2 dp (more is noise)."""
+        return {
+            "L": round(self.l_star, 2),
+            "a": round(self.a_star, 2),
+            "b": round(self.b_star, 2),
+            "ita": round(self.ita_deg, 2),
+        }
+
+
+@dataclass(frozen=True)
+class Rendition:
+    """One stored size of a photo: JPEG bytes and their pixel dimensions."""
+
+    name: str
+    data: bytes
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class IngestedPhoto:
+    """Everything the app keeps of an upload. The upload itself is never stored."""
+
+    renditions: dict[str, Rendition]  # "full", "display", "thumb"
+    width: int  # of the "full" rendition
+    height: int
+    sha256: str  # hex digest of the full rendition's bytes
+    taken_at: datetime | None  # EXIF DateTimeOriginal (or DateTime), naive; for the database only
+    colour: ColourMetrics  # of DEFAULT_REGION of the full rendition
+
+
+# --------------------------------------------------------------------------------------------
+# Ingest
+# --------------------------------------------------------------------------------------------
+
+
+def ingest_photo(
+    data: bytes, *, max_bytes: int = MAX_UPLOAD_BYTES, max_pixels: int = MAX_PIXELS
+) -> IngestedPhoto:
+    """Validate an upload and turn it into clean JPEG renditions plus colour metrics.
+
+    Raises ImageRejected (and nothing else) for bytes that are not an acceptable photo. The
+    renditions carry no metadata at all: the pixels are rebuilt into a new image before encoding,
+    and the patient's original file (with its GPS position, camera serial, trailing data) is
+    dropped.
+    """
+    data = bytes(data)
+    with _untrusted_image(max_pixels):
+        image = _open_upload(data, max_bytes=max_bytes, max_pixels=max_pixels)
+        if image.format in _JPEG_FORMATS:
+            _draft_at_least(image, math.ceil(RENDITION_SIZES["full"] * JPEG_DRAFT_MIN_FRACTION))
+        image.load()
+        orientation, taken_at = _read_exif(image)
+        full = _fit(_to_rgb(image), RENDITION_SIZES["full"])
+    full = _rebuild(_apply_orientation(full, orientation))
+    display = _fit(full, RENDITION_SIZES["display"])
+    thumb = _fit(display, RENDITION_SIZES["thumb"])
+    renditions = {
+        name: Rendition(name, _encode_jpeg(img), img.width, img.height)
+        for name, img in (("full", full), ("display", display), ("thumb", thumb))
+    }
+    full_bytes = renditions["full"].data
+    return IngestedPhoto(
+        renditions=renditions,
+        width=full.width,
+        height=full.height,
+        sha256=hashlib.sha256(full_bytes).hexdigest(),
+        taken_at=taken_at,
+        # Measured on the stored bytes, not the pixels before encoding, so re-measuring the stored
+        # photo later (another region, a new formula) starts from exactly the same numbers.
+        colour=colour_metrics(full_bytes),
+    )
+
+
+@contextmanager
+def _untrusted_image(max_pixels: int) -> Iterator[None]:
+    """Run Pillow on untrusted bytes: any failure becomes ImageRejected, no warning escapes.
+
+    Pillow warns (DecompressionBombWarning) for images past Image.MAX_IMAGE_PIXELS and for odd
+    metadata ("Corrupt EXIF data"). A warning is not an answer to a patient, and with warnings as
+    errors it would be a 500, so bomb warnings become errors here and the rest are ignored.
+    Decoders raise many types for hostile input (OSError, SyntaxError, ValueError, struct.error,
+    EOFError, ...); for an upload they all mean the same thing: the file is damaged.
+
+    Caveat: warnings.catch_warnings swaps process-wide filters; that is fine in gunicorn's sync
+    workers and in tests, where one request runs per process at a time.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            yield
+        except ImageRejected:
+            raise
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise _too_many_pixels(None, max_pixels) from exc
+        except Exception as exc:
+            raise _corrupt() from exc
+
+
+def _open_upload(data: bytes, *, max_bytes: int, max_pixels: int) -> Image.Image:
+    """Check size and type from the bytes, open lazily and check pixels from the header.
+
+    Nothing is decoded yet when this returns, so a bomb costs us only its header.
+    """
+    if not data:
+        raise ImageRejected("empty", "That file is empty. Please choose a photo.", 422)
+    if len(data) > max_bytes:
+        limit_mb = max_bytes / (1024 * 1024)
+        raise ImageRejected(
+            "too_large",
+            f"That photo is too large: each photo may be at most {limit_mb:g} MB.",
+            413,
+        )
+    kind = _sniff(data)
+    if kind is None:
+        raise _unsupported()
+    try:
+        image = Image.open(io.BytesIO(data), formats=_FORMATS_TO_TRY)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise
+    except Exception as exc:
+        # The signature says JPEG/PNG/WebP/HEIF but the header does not parse: a damaged file.
+        raise _corrupt() from exc
+    if image.format not in _ACCEPTED_FORMATS:  # pragma: no cover - formats= already limits this
+        raise _unsupported()
+    width, height = image.size
+    if width * height > max_pixels:
+        raise _too_many_pixels(image.size, max_pixels)
+    return image
+
+
+def _sniff(data: bytes) -> str | None:
+    """The image family announced by the file signature, or None if it is none we accept.
+
+    Sniffing first separates "not a photo at all" (415) from "a photo, but damaged" (422), which
+    Pillow's UnidentifiedImageError alone cannot tell apart.
+    """
+    if data.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WEBP"
+    if data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS:
+        return "HEIF"
+    return None
+
+
+def _unsupported() -> ImageRejected:
+    return ImageRejected(
+        "unsupported_type",
+        "That file is not a photo we can read. Please upload a JPEG, PNG, WebP or HEIC image.",
+        415,
+    )
+
+
+def _corrupt() -> ImageRejected:
+    return ImageRejected(
+        "corrupt",
+        "That photo could not be read: the file seems damaged or incomplete. "
+        "Please take or choose it again.",
+        422,
+    )
+
+
+def _too_many_pixels(size: tuple[int, int] | None, max_pixels: int) -> ImageRejected:
+    megapixels = max_pixels / 1_000_000
+    what = f" ({size[0]} × {size[1]})" if size else ""
+    return ImageRejected(
+        "too_many_pixels",
+        f"That image is too big{what}: photos may have at most {megapixels:g} megapixels.",
+        413,
+    )
+
+
+def _draft_at_least(image: Image.Image, min_long_side: int) -> None:
+    """Ask the JPEG decoder for the smallest 1/2, 1/4, 1/8 scale whose long side >= min_long_side.
+
+    Scaling in the DCT domain skips most of the inverse transform, colour conversion and memory of
+    a full decode. Must be called before load(). No-op for non-JPEG images and small JPEGs.
+    """
+    width, height = image.size
+    long_side = max(width, height)
+    for scale in (8, 4, 2):
+        if long_side // scale >= min_long_side:
+            # Pillow picks min(width // w, height // h) as the scale; asking for exactly 1/scale
+            # of each side makes it pick `scale` (max(1, ...) guards very thin images).
+            image.draft(image.mode, (max(1, width // scale), max(1, height // scale)))
+            return
+
+
+def _read_exif(image: Image.Image) -> tuple[int, datetime | None]:
+    """EXIF orientation (1 when absent) and capture time. Bad metadata never rejects a photo."""
+    try:
+        exif = image.getexif()
+        orientation = exif.get(_TAG_ORIENTATION, 1)
+        taken = exif.get_ifd(_EXIF_IFD).get(_TAG_DATETIME_ORIGINAL) or exif.get(_TAG_DATETIME)
+    except Exception:
+        return 1, None
+    if not isinstance(orientation, int) or orientation not in _ORIENTATION_TRANSPOSE:
+        orientation = 1
+    return orientation, _parse_exif_datetime(taken)
+
+
+def _parse_exif_datetime(value: object) -> datetime | None:
+    """EXIF writes "YYYY:MM:DD HH:MM:SS" (often NUL padded); blank or zeroed values mean unknown."""
+    if isinstance(value, bytes):
+        value = value.decode("ascii", "replace")
+    if not isinstance(value, str):
+        return None
+    text = value.strip("\x00 ")[:19]
+    try:
+        return datetime.strptime(text, "%Y:%m:%d %H:%M:%S")  # EXIF has no zone: naive
+    except ValueError:
+        return None
+
+
+def _apply_orientation(image: Image.Image, orientation: int) -> Image.Image:
+    """Turn the stored pixels the way the camera said they should be shown."""
+    method = _ORIENTATION_TRANSPOSE.get(orientation)
+    return image if method is None else image.transpose(method)
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    """8-bit RGB; transparency is flattened onto white (how a browser shows it on our pages)."""
+    if image.mode == "RGB":
+        return image
+    if image.mode.startswith("I"):
+        # 16-bit greyscale PNG: Pillow's convert() would clip at 255, i.e. almost all white.
+        values = np.asarray(image, dtype=np.float64)
+        if image.mode.startswith("I;16") or values.max(initial=0) > 255:
+            values = values / 257.0
+        grey = Image.fromarray(np.clip(np.rint(values), 0, 255).astype(np.uint8))
+        return grey.convert("RGB")
+    if image.has_transparency_data:
+        rgba = image.convert("RGBA")
+        flat = Image.new("RGB", rgba.size, _WHITE)
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+        return flat
+    return image.convert("RGB")
+
+
+def _fit(image: Image.Image, long_side: int) -> Image.Image:
+    """Scale down so the long side is at most `long_side`; never scale up.
+
+    Bicubic with a reducing gap of 2, as Pillow's own thumbnail() does: a cheap integer box
+    reduction first, then bicubic over the last factor of 2 or less. On a phone screen that is
+    indistinguishable from Lanczos, at 60 % of its cost (the display resample is the largest cost
+    of an ingest after the decode itself).
+    """
+    width, height = image.size
+    if max(width, height) <= long_side:
+        return image
+    ratio = long_side / max(width, height)
+    size = (max(1, round(width * ratio)), max(1, round(height * ratio)))
+    return image.resize(size, Image.Resampling.BICUBIC, reducing_gap=2.0)
+
+
+def _rebuild(image: Image.Image) -> Image.Image:
+    """A new image holding only the pixels: no info dict, EXIF, ICC, XMP or comment rides along.
+
+    Pillow's resize/transpose copy `info`, and its JPEG writer re-emits e.g. a comment found there,
+    so stripping by omission is not enough.
+    """
+    clean = Image.new("RGB", image.size)
+    clean.paste(image)
+    return clean
+
+
+def _encode_jpeg(image: Image.Image) -> bytes:
+    """Baseline optimised JPEG, no metadata arguments at all.
+
+    Progressive would be ~2x slower to encode for a few % smaller files; not worth it here.
+    """
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=JPEG_QUALITY, optimize=True)
+    return buffer.getvalue()
+
+
+# --------------------------------------------------------------------------------------------
+# Colour
+# --------------------------------------------------------------------------------------------
+
+# sRGB (IEC 61966-2-1) linear RGB -> CIE XYZ, D65 white.
+_SRGB_TO_XYZ = np.array(
+    [
+        [0.4124564, 0.3575761, 0.1804375],
+        [0.2126729, 0.7151522, 0.0721750],
+        [0.0193339, 0.1191920, 0.9503041],
+    ]
+)
+_D65_WHITE = np.array([0.95047, 1.0, 1.08883])
+_LAB_EPSILON = (6 / 29) ** 3
+_LAB_KAPPA_SLOPE = 1 / (3 * (6 / 29) ** 2)
+
+
+def _srgb_decode(values: np.ndarray) -> np.ndarray:
+    """sRGB transfer function inverse: encoded 0..1 -> linear light 0..1."""
+    return np.where(values <= 0.04045, values / 12.92, ((values + 0.055) / 1.055) ** 2.4)
+
+
+# All 256 8-bit codes, decoded once: an uint8 image is then linearised by a table look-up.
+_SRGB_LINEAR_LUT = _srgb_decode(np.arange(256, dtype=np.float64) / 255.0)
+
+
+def srgb_to_lab(rgb: np.ndarray) -> np.ndarray:
+    """CIELAB (D65) of sRGB values: (..., 3) uint8 or float 0..255 -> (..., 3) float L*, a*, b*.
+
+    sRGB -> linear (IEC 61966-2-1) -> XYZ (D65 matrix) -> CIELAB with Xn=0.95047, Yn=1.0,
+    Zn=1.08883. Float input outside 0..255 is clipped.
+    """
+    array = np.asarray(rgb)
+    if array.shape[-1:] != (3,):
+        msg = f"expected an array of RGB triples (..., 3), got shape {array.shape}"
+        raise ValueError(msg)
+    if array.dtype == np.uint8:
+        linear = _SRGB_LINEAR_LUT[array]
+    else:
+        linear = _srgb_decode(np.clip(array.astype(np.float64), 0.0, 255.0) / 255.0)
+    xyz = linear @ _SRGB_TO_XYZ.T / _D65_WHITE
+    f = np.where(xyz > _LAB_EPSILON, np.cbrt(xyz), xyz * _LAB_KAPPA_SLOPE + 4 / 29)
+    lab = np.empty_like(f)
+    lab[..., 0] = 116.0 * f[..., 1] - 16.0
+    lab[..., 1] = 500.0 * (f[..., 0] - f[..., 1])
+    lab[..., 2] = 200.0 * (f[..., 1] - f[..., 2])
+    return lab
+
+
+def ita_degrees(l_star: float, b_star: float) -> float:
+    """Individual Typology Angle: ITA° = atan((L* - 50) / b*) * 180 / pi.
+
+    Written as atan2(L* - 50, b*), which is the same for b* > 0 (all real skin) and stays defined
+    and continuous at b* = 0 (+-90°, or 0° when L* = 50 too) instead of dividing by zero.
+    """
+    return math.degrees(math.atan2(l_star - 50.0, b_star))
+
+
+def validate_region(region: object) -> Region:
+    """A (left, top, right, bottom) region as fractions 0..1, or ValueError saying what is wrong.
+
+    Accepts any sequence of four numbers (a JSON list from the client, a tuple from code).
+    """
+    if isinstance(region, (str, bytes)) or not isinstance(region, Sequence):
+        msg = "A region must be four numbers: left, top, right, bottom."
+        raise ValueError(msg)
+    if len(region) != 4:
+        msg = f"A region must be four numbers (left, top, right, bottom), got {len(region)}."
+        raise ValueError(msg)
+    values: list[float] = []
+    for value in region:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            msg = "A region must be four numbers: left, top, right, bottom."
+            raise ValueError(msg)
+        number = float(value)
+        if not math.isfinite(number) or not 0.0 <= number <= 1.0:
+            msg = "Region coordinates are fractions of the photo and must lie between 0 and 1."
+            raise ValueError(msg)
+        values.append(number)
+    left, top, right, bottom = values
+    if not left < right:
+        msg = "A region's left edge must be left of its right edge."
+        raise ValueError(msg)
+    if not top < bottom:
+        msg = "A region's top edge must be above its bottom edge."
+        raise ValueError(msg)
+    return left, top, right, bottom
+
+
+def colour_metrics(image: Image.Image | bytes, region: Region | None = None) -> ColourMetrics:
+    """Mean CIELAB (D65) and ITA° of `region` (default: the central DEFAULT_REGION).
+
+    `image` is a Pillow image (measured as is) or encoded bytes, which are checked and decoded like
+    an upload, with their EXIF orientation applied, so region fractions refer to the photo as the
+    patient sees it. Raises ImageRejected for bad bytes and ValueError for a bad region.
+
+    Method: the image is box-averaged down to at most ANALYSIS_LONG_SIDE px (for a JPEG directly by
+    the decoder), each pixel of the region is converted to Lab, and the Lab values are averaged.
+    That is the mean Lab of the pixels, not the Lab of the mean RGB (which would be biased by the
+    non-linear sRGB curve); only the box average inside each small block happens in sRGB.
+    """
+    box = validate_region(DEFAULT_REGION if region is None else region)
+    if isinstance(image, (bytes, bytearray, memoryview)):
+        small = _analysis_copy_from_bytes(bytes(image))
+    else:
+        small = _shrink_for_analysis(_to_rgb(image))
+    left, top, right, bottom = box
+    x0, x1 = _pixel_span(left, right, small.width)
+    y0, y1 = _pixel_span(top, bottom, small.height)
+    pixels = np.asarray(small.crop((x0, y0, x1, y1)), dtype=np.uint8)
+    lab = srgb_to_lab(pixels).reshape(-1, 3).mean(axis=0)
+    l_star, a_star, b_star = (float(v) for v in lab)
+    return ColourMetrics(l_star, a_star, b_star, ita_degrees(l_star, b_star))
+
+
+def _pixel_span(start: float, end: float, size: int) -> tuple[int, int]:
+    """Pixels lying wholly inside [start, end) of `size`, so background straddling a region's
+    edge does not leak into it; a region thinner than a pixel gets the pixel at its centre."""
+    first = math.ceil(start * size - 1e-9)
+    stop = math.floor(end * size + 1e-9)
+    if stop <= first:
+        centre = min(int((start + end) / 2 * size), size - 1)
+        return centre, centre + 1
+    return first, stop
+
+
+def _analysis_copy_from_bytes(data: bytes) -> Image.Image:
+    """Decode bytes straight to a small oriented RGB copy for colour analysis."""
+    with _untrusted_image(MAX_PIXELS):
+        image = _open_upload(data, max_bytes=MAX_UPLOAD_BYTES, max_pixels=MAX_PIXELS)
+        if image.format in _JPEG_FORMATS:
+            _draft_at_least(image, ANALYSIS_LONG_SIDE // 2)
+        image.load()
+        orientation, _ = _read_exif(image)
+        small = _shrink_for_analysis(_to_rgb(image))
+    return _apply_orientation(small, orientation)
+
+
+def _shrink_for_analysis(image: Image.Image) -> Image.Image:
+    """Box-average (Image.reduce) down to a long side of at most ANALYSIS_LONG_SIDE."""
+    factor = math.ceil(max(image.size) / ANALYSIS_LONG_SIDE)
+    return image.reduce(factor) if factor > 1 else image

@@ -1,0 +1,282 @@
+"""The data model: SQLAlchemy 2.x typed models.
+
+Rows a phone creates offline (sessions, entries, photos) carry a client-made UUID, so that a
+replayed upload finds the row it already made. Deleting them leaves a tombstone (`deleted_at`) so
+a second device learns of the deletion. Which session an entry belongs to, and its "day N", are
+derived in `progress`, never stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+from .vocabulary import RATINGS
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """Timezone-aware UTC datetimes on every database.
+
+    SQLite drops the offset, PostgreSQL keeps it; storing naive UTC and handing back aware UTC makes
+    comparisons (last writer wins) behave the same on both.
+    """
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where UTC is required")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def token_digest(token: str) -> str:
+    """What the database keeps of a bearer token: a leaked table does not yield working tokens."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Stored lower-cased, so uniqueness is case-insensitive on every database.
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    display_name: Mapped[str] = mapped_column(sa.String(80))
+    track: Mapped[str] = mapped_column(sa.String(8), default="both")
+    fitzpatrick: Mapped[str | None] = mapped_column(sa.String(3))
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    # Set by the user loader: which login (device) this request belongs to; see LoginSession.
+    current_login_token = None  # str | None, per instance; not a column
+
+    def get_id(self) -> str | None:
+        # Flask-Login keeps this in the session and remember cookies. It names a login, not the
+        # user, so ending that login in the database refuses a replayed cookie.
+        return self.current_login_token
+
+
+class LoginSession(db.Model):
+    """One signed-in device. Logging out deletes it; changing the password deletes all of them."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    user_agent: Mapped[str] = mapped_column(sa.String(120), default="")
+
+    user: Mapped[User] = relationship()
+
+    @classmethod
+    def start(cls, user: User, user_agent: str = "") -> tuple[LoginSession, str]:
+        """A new login for `user`; returns the row and the token (only its hash is stored)."""
+        token = secrets.token_urlsafe(32)
+        return cls(user=user, token_hash=token_digest(token), user_agent=user_agent[:120]), token
+
+
+class SyncedMixin:
+    """Columns shared by the rows a phone creates offline and syncs."""
+
+    uuid: Mapped[str] = mapped_column(sa.String(36), unique=True)
+    client_updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, onupdate=utcnow, index=True
+    )
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class TreatmentSession(SyncedMixin, db.Model):
+    __tablename__ = "treatment_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    date: Mapped[date] = mapped_column(sa.Date)
+    device: Mapped[str] = mapped_column(sa.String(16))
+    needle_depth_mm: Mapped[float] = mapped_column(sa.Float)
+    areas: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    topicals: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    setting: Mapped[str] = mapped_column(sa.String(16), default="clinic")
+    provider: Mapped[str] = mapped_column(sa.String(120), default="")
+    notes: Mapped[str] = mapped_column(sa.Text, default="")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.uuid,
+            "date": self.date.isoformat(),
+            "device": self.device,
+            "needle_depth_mm": self.needle_depth_mm,
+            "areas": list(self.areas),
+            "topicals": list(self.topicals),
+            "setting": self.setting,
+            "provider": self.provider,
+            "notes": self.notes,
+            "client_updated_at": _iso(self.client_updated_at),
+            "created_at": _iso(self.created_at),
+            "updated_at": _iso(self.updated_at),
+            "deleted": self.deleted_at is not None,
+        }
+
+
+class Entry(SyncedMixin, db.Model):
+    """One daily log. One live entry per user per date (tombstones do not count)."""
+
+    __tablename__ = "entries"
+    __table_args__ = (
+        sa.Index(
+            "uq_entries_user_date_live",
+            "user_id",
+            "date",
+            unique=True,
+            sqlite_where=sa.text("deleted_at IS NULL"),
+            postgresql_where=sa.text("deleted_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    date: Mapped[date] = mapped_column(sa.Date)
+    redness: Mapped[int | None]
+    swelling: Mapped[int | None]
+    pain: Mapped[int | None]
+    itching: Mapped[int | None]
+    dryness: Mapped[int | None]
+    bruising: Mapped[int | None]
+    pie_severity: Mapped[int | None]
+    pih_severity: Mapped[int | None]
+    red_flags: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    aftercare: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    notes: Mapped[str] = mapped_column(sa.Text, default="")
+
+    photos: Mapped[list[Photo]] = relationship(
+        back_populates="entry",
+        order_by="Photo.id",
+        primaryjoin="and_(Photo.entry_id == Entry.id, Photo.deleted_at.is_(None))",
+        viewonly=True,
+    )
+
+    @property
+    def ratings(self) -> dict[str, int | None]:
+        return {name: getattr(self, name) for name in RATINGS}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.uuid,
+            "date": self.date.isoformat(),
+            "ratings": self.ratings,
+            "pie_severity": self.pie_severity,
+            "pih_severity": self.pih_severity,
+            "red_flags": list(self.red_flags),
+            "aftercare": list(self.aftercare),
+            "notes": self.notes,
+            "client_updated_at": _iso(self.client_updated_at),
+            "created_at": _iso(self.created_at),
+            "updated_at": _iso(self.updated_at),
+            "deleted": self.deleted_at is not None,
+        }
+
+
+class Photo(SyncedMixin, db.Model):
+    """A sanitised photo. Its bytes live in `storage` under `storage_key`/<rendition>.jpg."""
+
+    __tablename__ = "photos"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Kept beside entry_id so that every photo query can be scoped to its owner without a join.
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    entry_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("entries.id", ondelete="CASCADE"), index=True
+    )
+    area: Mapped[str] = mapped_column(sa.String(16))
+    storage_key: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    width: Mapped[int]
+    height: Mapped[int]
+    byte_size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    taken_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    # Indicative colour of the analysed region (CIELAB D65 and ITA°); see imaging.colour_metrics.
+    lab_l: Mapped[float | None]
+    lab_a: Mapped[float | None]
+    lab_b: Mapped[float | None]
+    ita_deg: Mapped[float | None]
+    # (left, top, right, bottom) fractions the patient chose; None means the default central region.
+    region: Mapped[list[float] | None] = mapped_column(sa.JSON)
+
+    entry: Mapped[Entry] = relationship(back_populates="photos")
+
+    def rendition_key(self, rendition: str) -> str:
+        return f"{self.storage_key}/{rendition}.jpg"
+
+    @property
+    def lab(self) -> dict[str, float] | None:
+        if self.lab_l is None:
+            return None
+        return {"L": self.lab_l, "a": self.lab_a, "b": self.lab_b, "ita": self.ita_deg}
+
+
+class ShareLink(db.Model):
+    """A read-only capability for a dermatologist. Only the token's hash is stored."""
+
+    __tablename__ = "share_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(sa.String(120))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    date_from: Mapped[date | None] = mapped_column(sa.Date)
+    date_to: Mapped[date | None] = mapped_column(sa.Date)
+    include_photos: Mapped[bool] = mapped_column(default=True)
+    include_notes: Mapped[bool] = mapped_column(default=False)
+
+    user: Mapped[User] = relationship()
+    views: Mapped[list[ShareView]] = relationship(
+        back_populates="share_link", order_by="ShareView.viewed_at.desc()"
+    )
+
+    def status(self, now: datetime | None = None) -> str:
+        now = now or utcnow()
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at <= now:
+            return "expired"
+        return "active"
+
+
+class ShareView(db.Model):
+    __tablename__ = "share_views"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    share_link_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("share_links.id", ondelete="CASCADE"), index=True
+    )
+    viewed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Coarse only ("Safari on iPhone"): the patient learns who looked, we keep no fingerprint.
+    client: Mapped[str] = mapped_column(sa.String(80), default="")
+
+    share_link: Mapped[ShareLink] = relationship(back_populates="views")
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat().replace("+00:00", "Z")
