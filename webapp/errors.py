@@ -69,6 +69,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
+        if error.response is not None:  # abort(Response): the view made its own answer
+            return error.response
         status = error.code or 500
         if wants_json():
             return json_error(status, error.description or error.name)

@@ -1,0 +1,260 @@
+"""Share links: creating, scoping, revoking, and what a dermatologist without an account sees."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import date, timedelta
+
+import pytest
+
+from tests.test_diary import entry_form, session_form
+from webapp.extensions import db
+from webapp.models import Photo, ShareLink, ShareView, utcnow
+
+TODAY = date.today()
+
+
+def create_link(client, **fields) -> str:
+    """Create a link through the form; returns the path /s/<token> shown once."""
+    form = {"label": "Riverside Dermatology", "expires_in_days": "30", "include_photos": "y"}
+    form.update(fields)
+    response = client.post("/share", data=form)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    match = re.search(
+        r'value="http://localhost(/s/[A-Za-z0-9_-]+)"', response.get_data(as_text=True)
+    )
+    assert match, "the page shows the link"
+    return match.group(1)
+
+
+def log_with_photo(client, photo: bytes, day: date = TODAY, **fields) -> None:
+    form = entry_form(day=day, photo_1=(io.BytesIO(photo), "a.jpg"), photo_1_area="left_cheek")
+    form.update(fields)
+    response = client.post("/log", data=form, content_type="multipart/form-data")
+    assert response.status_code == 302
+
+
+def photos(app) -> list[Photo]:
+    with app.app_context():
+        return list(db.session.execute(db.select(Photo).order_by(Photo.id)).scalars())
+
+
+@pytest.fixture
+def dermatologist(app):
+    """A browser with no account."""
+    return app.test_client()
+
+
+def test_token_has_at_least_128_bits_and_only_its_hash_is_stored(logged_in, app):
+    path = create_link(logged_in)
+    token = path.rsplit("/", 1)[1]
+    assert len(token) >= 43  # 32 random bytes in URL-safe base64
+    with app.app_context():
+        link = db.session.execute(db.select(ShareLink)).scalar_one()
+        assert token not in link.token_hash and len(link.token_hash) == 64
+    assert token not in logged_in.get("/share").get_data(as_text=True), "shown once only"
+
+
+def test_created_page_shows_qr_code_and_is_not_cached(logged_in):
+    response = logged_in.post("/share", data={"label": "Clinic", "expires_in_days": "7"})
+    page = response.get_data(as_text=True)
+    assert "<svg" in page and 'class="segno"' in page
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_link_form_validation(logged_in, app):
+    response = logged_in.post(
+        "/share",
+        data={
+            "label": "",
+            "expires_in_days": "365",
+            "date_from": "2026-12-01",
+            "date_to": "2026-11-01",
+        },
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Give the link a name" in page
+    assert "Choose 1, 7, 30 or 90 days." in page
+    assert "The end date is before the start date." in page
+    with app.app_context():
+        assert db.session.execute(db.select(ShareLink)).first() is None
+
+
+def test_dermatologist_sees_sessions_ratings_and_photos(logged_in, dermatologist, sample_photo):
+    logged_in.post("/sessions/new", data=session_form())
+    log_with_photo(logged_in, sample_photo, notes="private thoughts")
+    path = create_link(logged_in)
+    response = dermatologist.get(path)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Progress of Sam" in page
+    assert "Microneedling pen" in page
+    assert f"{path}/photos/" in page
+    assert "private thoughts" not in page, "notes are off by default"
+    photo_url = re.search(rf'({path}/photos/[^"]+\.jpg)', page).group(1)
+    photo = dermatologist.get(photo_url)
+    assert photo.status_code == 200 and photo.mimetype == "image/jpeg"
+
+
+def test_shared_view_has_privacy_headers(logged_in, dermatologist):
+    path = create_link(logged_in)
+    response = dermatologist.get(path)
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["X-Robots-Tag"] == "noindex, nofollow"
+    assert response.headers["Cache-Control"] == "private, no-store"
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+
+
+def test_shared_view_has_no_way_into_the_account_or_to_change_data(logged_in, dermatologist):
+    path = create_link(logged_in)
+    page = dermatologist.get(path).get_data(as_text=True)
+    for account_path in ('href="/account"', 'href="/log"', 'href="/share"', 'href="/entries"'):
+        assert account_path not in page
+    assert "<form" not in page
+    assert "http://" not in page.replace("http://www.w3.org", ""), "no third-party resource"
+
+
+def test_notes_shown_only_when_included(logged_in, dermatologist, sample_photo):
+    logged_in.post("/log", data=entry_form(notes="itchy on day 3"))
+    path = create_link(logged_in, include_notes="y")
+    assert "itchy on day 3" in dermatologist.get(path).get_data(as_text=True)
+
+
+def test_photos_off_hides_photos_and_their_urls_are_404(
+    logged_in, dermatologist, sample_photo, app
+):
+    log_with_photo(logged_in, sample_photo)
+    path = create_link(logged_in, include_photos="")
+    page = dermatologist.get(path).get_data(as_text=True)
+    assert "/photos/" not in page
+    (photo,) = photos(app)
+    assert dermatologist.get(f"{path}/photos/{photo.uuid}/thumb.jpg").status_code == 404
+
+
+def test_date_scope_filters_entries_and_photos(logged_in, dermatologist, sample_photo, app):
+    old_day, new_day = TODAY - timedelta(days=20), TODAY - timedelta(days=2)
+    log_with_photo(logged_in, sample_photo, day=old_day)
+    log_with_photo(logged_in, sample_photo, day=new_day)
+    old_photo, new_photo = photos(app)
+    path = create_link(logged_in, date_from=(TODAY - timedelta(days=7)).isoformat())
+    page = dermatologist.get(path).get_data(as_text=True)
+    assert new_day.strftime("%d %b") in page and old_day.strftime("%d %b") not in page
+    assert dermatologist.get(f"{path}/photos/{new_photo.uuid}/display.jpg").status_code == 200
+    assert dermatologist.get(f"{path}/photos/{old_photo.uuid}/display.jpg").status_code == 404
+
+
+def test_another_patients_photo_through_a_valid_link_is_404(
+    logged_in, other_client, dermatologist, sample_photo, app
+):
+    log_with_photo(other_client, sample_photo)
+    (others_photo,) = photos(app)
+    path = create_link(logged_in)
+    assert dermatologist.get(f"{path}/photos/{others_photo.uuid}/full.jpg").status_code == 404
+
+
+def test_revoked_link_answers_410_for_page_photos_and_pdf(
+    logged_in, dermatologist, sample_photo, app
+):
+    log_with_photo(logged_in, sample_photo)
+    (photo,) = photos(app)
+    path = create_link(logged_in)
+    with app.app_context():
+        link_id = db.session.execute(db.select(ShareLink.id)).scalar_one()
+    assert logged_in.post(f"/share/{link_id}/revoke").status_code == 302
+    for url in (path, f"{path}/photos/{photo.uuid}/thumb.jpg", f"{path}/report.pdf"):
+        response = dermatologist.get(url)
+        assert response.status_code == 410, url
+    page = dermatologist.get(path).get_data(as_text=True)
+    assert "revoked by the patient" in page
+    assert dermatologist.get(path).headers["X-Robots-Tag"] == "noindex, nofollow"
+
+
+def test_expired_link_answers_410(logged_in, dermatologist, app):
+    path = create_link(logged_in, expires_in_days="1")
+    with app.app_context():
+        link = db.session.execute(db.select(ShareLink)).scalar_one()
+        link.expires_at = utcnow() - timedelta(seconds=1)
+        db.session.commit()
+    response = dermatologist.get(path)
+    assert response.status_code == 410
+    assert "has expired" in response.get_data(as_text=True)
+
+
+def test_unknown_token_is_404(dermatologist):
+    assert dermatologist.get("/s/" + "A" * 43).status_code == 404
+    assert dermatologist.get("/s/" + "A" * 43 + "/report.pdf").status_code == 404
+
+
+def test_guessing_tokens_is_rate_limited(dermatologist, logged_in):
+    create_link(logged_in)
+    statuses = [dermatologist.get(f"/s/guess{number:040d}").status_code for number in range(25)]
+    assert statuses[:20] == [404] * 20
+    assert statuses[-1] == 429
+
+
+def test_valid_link_is_not_rate_limited_by_photo_requests(
+    logged_in, dermatologist, sample_photo, app
+):
+    log_with_photo(logged_in, sample_photo)
+    (photo,) = photos(app)
+    path = create_link(logged_in)
+    for _ in range(30):
+        assert dermatologist.get(f"{path}/photos/{photo.uuid}/thumb.jpg").status_code == 200
+
+
+def test_each_visit_is_logged_once_not_per_photo(logged_in, dermatologist, sample_photo, app):
+    log_with_photo(logged_in, sample_photo)
+    (photo,) = photos(app)
+    path = create_link(logged_in)
+    dermatologist.get(path, headers={"User-Agent": "Mozilla/5.0 (Macintosh) Safari/605"})
+    dermatologist.get(path, headers={"User-Agent": "Mozilla/5.0 (Macintosh) Safari/605"})
+    for rendition in ("thumb", "display", "full"):
+        dermatologist.get(f"{path}/photos/{photo.uuid}/{rendition}.jpg")
+    with app.app_context():
+        views = db.session.execute(db.select(ShareView)).scalars().all()
+    assert len(views) == 1
+    assert views[0].client == "Safari on Mac"
+
+
+def test_patient_sees_views_and_status_in_their_list(logged_in, dermatologist, app):
+    path = create_link(logged_in)
+    dermatologist.get(path, headers={"User-Agent": "Mozilla/5.0 (iPhone) Safari/605"})
+    page = logged_in.get("/share").get_data(as_text=True)
+    assert "Riverside Dermatology" in page and "Active" in page and "1 view" in page
+    with app.app_context():
+        link_id = db.session.execute(db.select(ShareLink.id)).scalar_one()
+    detail = logged_in.get(f"/share/{link_id}").get_data(as_text=True)
+    assert "Safari on iPhone" in detail
+
+
+def test_another_patients_link_management_is_404(logged_in, other_client, app):
+    create_link(logged_in)
+    with app.app_context():
+        link_id = db.session.execute(db.select(ShareLink.id)).scalar_one()
+    assert other_client.get(f"/share/{link_id}").status_code == 404
+    assert other_client.post(f"/share/{link_id}/revoke").status_code == 404
+    assert "Riverside" not in other_client.get("/share").get_data(as_text=True)
+
+
+def test_share_management_needs_login(client):
+    assert client.get("/share").status_code == 302
+    assert client.post("/share", data={"label": "x"}).status_code == 302
+
+
+def test_robots_txt_disallows_shared_views(client):
+    response = client.get("/robots.txt")
+    assert "Disallow: /s/" in response.get_data(as_text=True)
+
+
+def test_pdf_report_holds_sessions_and_photos(logged_in, dermatologist, sample_photo):
+    logged_in.post("/sessions/new", data=session_form())
+    log_with_photo(logged_in, sample_photo)
+    path = create_link(logged_in)
+    response = dermatologist.get(f"{path}/report.pdf")
+    assert response.status_code == 200
+    assert response.mimetype == "application/pdf"
+    assert response.get_data().startswith(b"%PDF")
+    disposition = response.headers["Content-Disposition"]
+    assert "Skinlog report - Sam - " in disposition and disposition.startswith("attachment")
