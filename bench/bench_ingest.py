@@ -2,8 +2,8 @@
 
 Run from the repository root:
 
-    .venv/bin/python bench/bench_ingest.py            # best of 7
-    .venv/bin/python bench/bench_ingest.py --repeat 15
+    .venv/bin/python bench/bench_ingest.py            # best of 15
+    .venv/bin/python bench/bench_ingest.py --repeat 40
 
 It draws a 4000 x 3000 phone-like JPEG (skin-tone gradients, blurred marks and sensor-like noise,
 so it does not compress trivially; about 3 MB at quality 92) with EXIF orientation 6, a capture
@@ -17,8 +17,8 @@ time and a GPS position, then prints:
   does the obvious thing (full decode, exif_transpose, Lanczos to each size, encode);
 * memory of one ingest, two ways: tracemalloc's peak counts only allocations made through
   Python's allocators (bytes objects, numpy arrays), not Pillow's C image buffers; the real peak
-  is the growth of ru_maxrss (resident set high-water mark) across one ingest in a fresh
-  subprocess, which sees everything.
+  is the growth of the resident-set high-water mark (ru_maxrss, read as VmHWM) across one ingest
+  in a fresh subprocess, which sees everything.
 
 Timings are wall-clock, single-threaded, on whatever machine runs this; compare ratios, not ms.
 """
@@ -26,8 +26,10 @@ Timings are wall-clock, single-threaded, on whatever machine runs this; compare 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import io
 import json
+import pstats
 import subprocess
 import sys
 import tempfile
@@ -48,23 +50,41 @@ from webapp.imaging import RENDITION_SIZES, ingest_photo  # noqa: E402
 
 WIDTH, HEIGHT = 4000, 3000
 
-# Runs in a fresh interpreter so ru_maxrss (a high-water mark) is not polluted by this process.
+# Runs in a fresh interpreter and reports the resident-set high-water mark (VmHWM, what
+# getrusage's ru_maxrss reports for the process) growth across one run. The kernel lets a child
+# inherit ru_maxrss from the (large) parent across fork+exec, so the child reads VmHWM of its own
+# address space from /proc/self/status and, where allowed, resets it first via
+# /proc/self/clear_refs, so import-time peaks do not hide the run's own peak.
 _CHILD = """
-import gc, json, resource, sys
-sys.path.insert(0, sys.argv[1])
+import gc, importlib.util, io, json, resource, sys
+spec = importlib.util.spec_from_file_location("imaging", sys.argv[1] + "/webapp/imaging.py")
+imaging = sys.modules["imaging"] = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(imaging)
 from PIL import Image
-from webapp.imaging import ingest_photo
-import io
+
+def status_kib(field):
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+
 data = open(sys.argv[2], "rb").read()
-what = sys.argv[3]
 gc.collect()
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-if what == "ingest":
-    ingest_photo(data)
+try:
+    with open("/proc/self/clear_refs", "w") as refs:
+        refs.write("5")  # reset the high-water mark to the current resident size
+except OSError:
+    pass
+before = status_kib("VmRSS")
+if sys.argv[3] == "ingest":
+    imaging.ingest_photo(data)
 else:
     Image.open(io.BytesIO(data)).load()
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"before_kib": before, "after_kib": after}))
+print(json.dumps({
+    "before_kib": before,
+    "after_kib": status_kib("VmHWM"),
+    "ru_maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+}))
 """
 
 
@@ -94,14 +114,41 @@ def make_12mp_jpeg() -> bytes:
     return buffer.getvalue()
 
 
-def best_ms(action: Callable[[], object], repeat: int) -> float:
-    """Fastest of `repeat` runs, in ms: the least disturbed by the rest of the machine."""
-    times = []
+def best_ms(actions: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
+    """Fastest of `repeat` runs of each action, in ms, the actions taking turns round by round.
+
+    Taking turns exposes every action to the same background load; the best run is the one least
+    disturbed by the rest of the machine.
+    """
+    times: dict[str, list[float]] = {name: [] for name in actions}
     for _ in range(repeat):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return min(times) * 1000
+        for name, action in actions.items():
+            start = time.perf_counter()
+            action()
+            times[name].append(time.perf_counter() - start)
+    return {name: min(runs) * 1000 for name, runs in times.items()}
+
+
+def stage_breakdown(data: bytes, runs: int = 5) -> dict[str, float]:
+    """Mean ms per ingest spent in Pillow's C decoder, resampler, encoder and transposer."""
+    stages = {"decode": "decode", "resize": "resize", "encode": "encode", "transpose": "transpose"}
+    profiler = cProfile.Profile()
+    profiler.enable()
+    start = time.perf_counter()
+    for _ in range(runs):
+        ingest_photo(data)
+    total = time.perf_counter() - start
+    profiler.disable()
+    spent = dict.fromkeys(stages, 0.0)
+    for (_file, _line, function), row in pstats.Stats(profiler).stats.items():
+        for stage, method in stages.items():
+            if function == f"<method '{method}' of 'ImagingDecoder' objects>" or (
+                function.startswith(f"<method '{method}' of 'Imaging")
+            ):
+                spent[stage] += row[2]  # total time inside the C method
+    result = {stage: seconds / runs * 1000 for stage, seconds in spent.items()}
+    result["everything else"] = total / runs * 1000 - sum(result.values())
+    return result
 
 
 def full_decode(data: bytes) -> None:
@@ -135,30 +182,38 @@ def rss_growth_mib(path: Path, what: str) -> float:
         text=True,
     )
     figures = json.loads(result.stdout)
-    return (figures["after_kib"] - figures["before_kib"]) / 1024  # Linux reports KiB
+    return (figures["after_kib"] - figures["before_kib"]) / 1024
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--repeat", type=int, default=7, help="runs per timing (best is kept)")
+    parser.add_argument("--repeat", type=int, default=15, help="runs per timing (best is kept)")
     args = parser.parse_args()
 
     data = make_12mp_jpeg()
     photo = ingest_photo(data)  # warm up (imports, plugin registration) and show the output
     print(f"input: {WIDTH}x{HEIGHT} JPEG, {len(data) / 2**20:.2f} MiB, EXIF orientation 6 + GPS")
     for name, rendition in photo.renditions.items():
-        print(f"  {name:8s} {rendition.width}x{rendition.height}, {len(rendition.data) / 1024:.0f} KiB")
+        size = f"{rendition.width}x{rendition.height}"
+        print(f"  {name:8s} {size}, {len(rendition.data) / 1024:.0f} KiB")
     print(f"  colour   {photo.colour.as_dict()}")
 
-    decode_ms = best_ms(lambda: full_decode(data), args.repeat)
-    ingest_ms = best_ms(lambda: ingest_photo(data), args.repeat)
-    naive_ms = best_ms(lambda: naive_ingest(data), max(1, args.repeat // 2))
+    figures = best_ms(
+        {"decode": lambda: full_decode(data), "ingest": lambda: ingest_photo(data)}, args.repeat
+    )
+    decode_ms, ingest_ms = figures["decode"], figures["ingest"]
+    naive_ms = best_ms({"naive": lambda: naive_ingest(data)}, max(1, args.repeat // 3))["naive"]
     print(f"\nbest of {args.repeat}, wall clock, one thread:")
-    print(f"  full decode (Image.open().load()) {decode_ms:8.1f} ms")
-    print(f"  ingest_photo                      {ingest_ms:8.1f} ms")
-    print(f"  ratio ingest / decode             {ingest_ms / decode_ms:8.2f}   (aim: <= 1.0)")
-    print(f"  naive ingest, for comparison      {naive_ms:8.1f} ms   "
-          f"(ratio {naive_ms / decode_ms:.2f})")
+    print(f"  full decode (Image.open().load())  {decode_ms:8.1f} ms")
+    print(f"  ingest_photo                       {ingest_ms:8.1f} ms")
+    print(f"  ratio ingest / decode              {ingest_ms / decode_ms:8.2f}   (aim: <= 1.0)")
+    print(
+        f"  naive ingest, for comparison       {naive_ms:8.1f} ms   "
+        f"(ratio {naive_ms / decode_ms:.2f})"
+    )
+    print("\nwhere an ingest spends its time (cProfile, mean of 5, profiler overhead included):")
+    for stage, ms in stage_breakdown(data).items():
+        print(f"  {stage:16s} {ms:6.1f} ms")
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "12mp.jpg"
@@ -167,9 +222,11 @@ def main() -> None:
         decode_rss = rss_growth_mib(path, "decode")
     print("\npeak memory of one ingest:")
     print(f"  tracemalloc peak (Python allocations only)     {tracemalloc_peak_mib(data):6.1f} MiB")
-    print(f"  ru_maxrss growth, fresh subprocess (real peak) {ingest_rss:6.1f} MiB   "
-          f"(aim: well under 200)")
-    print(f"  ru_maxrss growth of a full decode, for scale   {decode_rss:6.1f} MiB")
+    print(
+        f"  max RSS growth, fresh subprocess (real peak)   {ingest_rss:6.1f} MiB   "
+        f"(aim: well under 200)"
+    )
+    print(f"  max RSS growth of a full decode, for scale     {decode_rss:6.1f} MiB")
 
 
 if __name__ == "__main__":

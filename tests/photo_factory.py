@@ -105,7 +105,7 @@ def make_photo(
     gps: bool = False,
     comment: bytes | None = None,
     taken_at: datetime | None = None,
-    icc: bool = False,
+    icc: bool | bytes = False,
     xmp: bool = False,
     trailing: bytes = b"",
     pattern: bool = True,
@@ -114,10 +114,11 @@ def make_photo(
     """Encoded photo bytes (JPEG, PNG, WEBP or HEIF/HEIC) carrying the requested metadata.
 
     EXIF (camera make, plus orientation / GPS / DateTimeOriginal when asked) is always written, as
-    a phone does. `comment` is a JPEG COM segment or a PNG tEXt "Comment" chunk (other formats
-    have no comment field: ValueError). `alpha=True` (PNG, WEBP) makes the right half fully
-    transparent. `trailing` bytes are appended after the image's end, as some apps and
-    polyglot files do.
+    a phone does. `icc=True` embeds an sRGB profile; pass profile bytes (e.g.
+    `display_p3_icc_profile()`) to tag the pixels with another colour space. `comment` is a JPEG
+    COM segment or a PNG tEXt "Comment" chunk (other formats have no comment field: ValueError).
+    `alpha=True` (PNG, WEBP) makes the right half fully transparent. `trailing` bytes are appended
+    after the image's end, as some apps and polyglot files do.
     """
     format_name = _FORMAT_NAMES.get(fmt.upper())
     if format_name is None:
@@ -136,7 +137,7 @@ def make_photo(
         "exif": make_exif(orientation=orientation, gps=gps, taken_at=taken_at).tobytes()
     }
     if icc:
-        params["icc_profile"] = srgb_icc_profile()
+        params["icc_profile"] = icc if isinstance(icc, bytes) else srgb_icc_profile()
     if format_name == "JPEG":
         params["quality"] = 90
         if comment is not None:
@@ -171,12 +172,10 @@ def make_bomb_png(width: int = 10_000, height: int = 6_000) -> bytes:
     """
     row = b"\x00" * (1 + (width + 7) // 8)  # filter type 0, then all-zero bits
     compressor = zlib.compressobj(9)
-    chunks = [compressor.compress(row) for _ in range(height)]
-    idat = b"".join(chunks) + compressor.flush()
+    idat = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
     header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)  # 1-bit greyscale
-    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", idat) + (
-        _png_chunk(b"IEND", b"")
-    )
+    chunks = [_png_chunk(b"IHDR", header), _png_chunk(b"IDAT", idat), _png_chunk(b"IEND", b"")]
+    return b"\x89PNG\r\n\x1a\n" + b"".join(chunks)
 
 
 def _png_chunk(kind: bytes, body: bytes) -> bytes:
@@ -190,3 +189,63 @@ def make_truncated_jpeg() -> bytes:
     """
     data = make_photo(1200, 900)
     return data[: len(data) * 2 // 3]
+
+
+def display_p3_icc_profile() -> bytes:
+    """A Display P3 ICC profile (v2 matrix/TRC), as an iPhone embeds in its photos.
+
+    Pillow can only create sRGB and Lab profiles, and no P3 profile ships with the system, so it is
+    written here: P3 primaries adapted to D50 (Bradford) and the sRGB tone curve.
+    """
+
+    def s15f16(*values: float) -> bytes:
+        return b"".join(struct.pack(">i", round(value * 65536)) for value in values)
+
+    def xyz(x: float, y: float, z: float) -> bytes:
+        return b"XYZ \x00\x00\x00\x00" + s15f16(x, y, z)
+
+    name = b"Display P3 (Skinlog tests)"
+    desc = (
+        b"desc\x00\x00\x00\x00"
+        + struct.pack(">I", len(name) + 1)
+        + name
+        + b"\x00"
+        + struct.pack(">II", 0, 0)  # no Unicode description
+        + struct.pack(">HB", 0, 0)  # no ScriptCode description
+        + b"\x00" * 67
+    )
+    # sRGB curve as ICC parametric function type 3: Y = (aX + b)^g for X >= d, else cX.
+    trc = b"para\x00\x00\x00\x00" + struct.pack(">HH", 3, 0)
+    trc += s15f16(2.4, 1 / 1.055, 0.055 / 1.055, 1 / 12.92, 0.04045)
+    tags = [
+        (b"desc", desc),
+        (b"cprt", b"text\x00\x00\x00\x00No copyright, test data\x00"),
+        (b"wtpt", xyz(0.96420, 1.0, 0.82491)),
+        (b"rXYZ", xyz(0.515102, 0.241196, -0.00104941)),
+        (b"gXYZ", xyz(0.291965, 0.692225, 0.0418842)),
+        (b"bXYZ", xyz(0.157153, 0.0665792, 0.784074)),
+        (b"rTRC", trc),
+        (b"gTRC", trc),
+        (b"bTRC", trc),
+    ]
+    offset = 128 + 4 + 12 * len(tags)
+    table, bodies = [], b""
+    for signature, body in tags:
+        body += b"\x00" * (-len(body) % 4)  # tag data is 4-byte aligned
+        table.append(signature + struct.pack(">II", offset + len(bodies), len(body)))
+        bodies += body
+    size = offset + len(bodies)
+    header = (
+        struct.pack(">I", size)
+        + b"\x00" * 4  # preferred CMM
+        + struct.pack(">I", 0x02100000)  # version 2.1
+        + b"mntrRGB XYZ "
+        + struct.pack(">6H", 2026, 1, 1, 0, 0, 0)
+        + b"acsp"
+        + b"\x00" * 24  # platform, flags, manufacturer, model, attributes
+        + struct.pack(">I", 0)  # perceptual intent
+        + s15f16(0.96420, 1.0, 0.82491)  # PCS illuminant D50
+        + b"\x00" * 48  # creator, reserved
+    )
+    assert len(header) == 128
+    return header + struct.pack(">I", len(tags)) + b"".join(table) + bodies

@@ -18,6 +18,7 @@ from tests.photo_factory import (
     CAMERA_MAKE,
     MARKER_COLOUR,
     XMP_TOOL,
+    display_p3_icc_profile,
     make_bomb_png,
     make_exif,
     make_photo,
@@ -189,7 +190,8 @@ def test_every_rendition_is_baseline_rgb_jpeg():
 def test_twelve_megapixel_jpeg_decodes_at_half_scale_to_2000_1280_320():
     photo = ingest_photo(make_photo(4000, 3000, pattern=False))
     sizes = {name: (r.width, r.height) for name, r in photo.renditions.items()}
-    # 4000 / 2 = 2000 >= 90 % of 2048: decoded at half scale, not resampled (JPEG_DRAFT_MIN_FRACTION)
+    # 4000 / 2 = 2000 >= 90 % of 2048: decoded at half scale, not resampled
+    # (see imaging.JPEG_DRAFT_MIN_FRACTION).
     assert sizes == {"full": (2000, 1500), "display": (1280, 960), "thumb": (320, 240)}
     assert (photo.width, photo.height) == (2000, 1500)
 
@@ -235,8 +237,9 @@ def test_very_thin_panorama_keeps_at_least_one_pixel():
 
 
 def test_png_transparency_is_flattened_onto_white():
-    photo = ingest_photo(make_photo(200, 100, fmt="PNG", colour=(200, 40, 40), pattern=False,
-                                    alpha=True))
+    photo = ingest_photo(
+        make_photo(200, 100, fmt="PNG", colour=(200, 40, 40), pattern=False, alpha=True)
+    )
     full = decode(photo.renditions["full"].data)
     assert near(full.getpixel((40, 50)), (200, 40, 40), tolerance=6)
     assert near(full.getpixel((160, 50)), (255, 255, 255), tolerance=3)
@@ -286,6 +289,38 @@ def test_sixteen_bit_greyscale_png_keeps_its_mid_tones():
     Image.fromarray(np.full((60, 80), 128 * 257, dtype=np.uint16)).save(buffer, "PNG")
     full = decode(ingest_photo(buffer.getvalue()).renditions["full"].data)
     assert near(full.getpixel((40, 30)), (128, 128, 128), tolerance=3)
+
+
+def test_display_p3_photo_is_converted_to_srgb_before_its_profile_is_dropped():
+    skin = (200, 120, 110)
+    tagged = make_photo(320, 240, colour=skin, pattern=False, icc=display_p3_icc_profile())
+    untagged = make_photo(320, 240, colour=skin, pattern=False)
+    p3_photo, plain_photo = ingest_photo(tagged), ingest_photo(untagged)
+    pixel = decode(p3_photo.renditions["full"].data).getpixel((160, 120))
+    # The same numbers in Display P3 are a more saturated colour than in sRGB.
+    assert near(pixel, (213, 115, 106), tolerance=3)
+    assert p3_photo.colour.a_star > plain_photo.colour.a_star + 3
+    assert b"Display P3" not in p3_photo.renditions["full"].data
+
+
+def test_display_p3_heic_is_converted_to_srgb():
+    heic = make_photo(
+        320, 240, fmt="HEIF", colour=(200, 120, 110), pattern=False, icc=display_p3_icc_profile()
+    )
+    pixel = decode(ingest_photo(heic).renditions["full"].data).getpixel((160, 120))
+    assert near(pixel, (213, 115, 106), tolerance=6)
+
+
+def test_srgb_tagged_photo_keeps_its_pixel_values():
+    photo = ingest_photo(make_photo(320, 240, colour=(200, 120, 110), pattern=False, icc=True))
+    assert near(decode(photo.renditions["full"].data).getpixel((160, 120)), (200, 120, 110), 3)
+
+
+def test_broken_icc_profile_is_ignored_not_rejected():
+    photo = ingest_photo(
+        make_photo(320, 240, colour=(200, 120, 110), pattern=False, icc=b"not really a profile")
+    )
+    assert near(decode(photo.renditions["full"].data).getpixel((160, 120)), (200, 120, 110), 3)
 
 
 # --------------------------------------------------------------------------------------------

@@ -9,17 +9,19 @@ that carries the patient's home (GPS) in its EXIF. So this module
 * refuses oversize uploads before opening them and oversize images from their header, before a
   single pixel is decoded;
 * turns every decoder failure into `ImageRejected`, so the web layer answers 4xx, never 500;
-* applies the EXIF orientation, then rebuilds the pixels into a fresh image and re-encodes it as
-  JPEG, so no EXIF, GPS, XMP, ICC profile, comment or bytes appended after the image survive;
+* converts pixels tagged with another ICC profile (an iPhone's Display P3) to sRGB, applies the
+  EXIF orientation, then rebuilds the pixels into a fresh image and re-encodes it as JPEG, so no
+  EXIF, GPS, XMP, ICC profile, comment or bytes appended after the image survive;
 * measures indicative colour (CIELAB, ITA°) of the central region, the basis of the redness and
   pigmentation curves.
 
 It imports nothing from Flask so it can be tested directly and reused from command-line tools.
 
-Speed: a 12 MP JPEG is decoded at half scale in the DCT domain (`Image.draft`), which is what
-keeps the whole ingest cheaper than one plain full-size decode of the same file (see
-bench/bench_ingest.py). JPEG scaling only halves, so the "full" rendition of a 4000 px wide photo is
-2000 px, not 2048: see `JPEG_DRAFT_MIN_FRACTION`.
+Speed: a 12 MP JPEG is decoded at half scale in the DCT domain (`Image.draft`) and never exists
+at full size in memory; that keeps an ingest near twice the cost of one plain full-size decode of
+the same file, where the obvious pipeline costs ten (bench/bench_ingest.py). JPEG scaling only
+halves, so the "full" rendition of a 4000 px wide photo is 2000 px, not 2048: see
+`JPEG_DRAFT_MIN_FRACTION`.
 """
 
 from __future__ import annotations
@@ -32,10 +34,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 import numpy as np
 import pillow_heif
-from PIL import Image
+from PIL import Image, ImageCms
 
 # HEIC is what an iPhone sends. Registering is idempotent; done once here so every opener in this
 # module (and anything importing it) understands HEIF.
@@ -164,17 +167,17 @@ def ingest_photo(
     Raises ImageRejected (and nothing else) for bytes that are not an acceptable photo. The
     renditions carry no metadata at all: the pixels are rebuilt into a new image before encoding,
     and the patient's original file (with its GPS position, camera serial, trailing data) is
-    dropped.
+    dropped. `max_pixels` can only lower Pillow's own bomb limit (Image.MAX_IMAGE_PIXELS, 89 MP),
+    never raise it.
     """
-    data = bytes(data)
-    with _untrusted_image(max_pixels):
-        image = _open_upload(data, max_bytes=max_bytes, max_pixels=max_pixels)
-        if image.format in _JPEG_FORMATS:
-            _draft_at_least(image, math.ceil(RENDITION_SIZES["full"] * JPEG_DRAFT_MIN_FRACTION))
-        image.load()
-        orientation, taken_at = _read_exif(image)
-        full = _fit(_to_rgb(image), RENDITION_SIZES["full"])
-    full = _rebuild(_apply_orientation(full, orientation))
+    decoded, orientation, taken_at = _decode_upload(
+        bytes(data), max_bytes=max_bytes, max_pixels=max_pixels
+    )
+    # Drop each intermediate as soon as the next exists: two full-size images at most, not four.
+    oriented = _apply_orientation(decoded, orientation)
+    del decoded
+    full = _rebuild(oriented)
+    del oriented
     display = _fit(full, RENDITION_SIZES["display"])
     thumb = _fit(display, RENDITION_SIZES["thumb"])
     renditions = {
@@ -192,6 +195,22 @@ def ingest_photo(
         # photo later (another region, a new formula) starts from exactly the same numbers.
         colour=colour_metrics(full_bytes),
     )
+
+
+def _decode_upload(
+    data: bytes, *, max_bytes: int, max_pixels: int
+) -> tuple[Image.Image, int, datetime | None]:
+    """Decode an upload to RGB no larger than the full rendition, with its orientation and date.
+
+    A big JPEG is decoded straight to (about) the full rendition's size by the JPEG decoder.
+    """
+    with _untrusted_image(max_pixels):
+        image = _open_upload(data, max_bytes=max_bytes, max_pixels=max_pixels)
+        if image.format in _JPEG_FORMATS:
+            _draft_at_least(image, math.ceil(RENDITION_SIZES["full"] * JPEG_DRAFT_MIN_FRACTION))
+        image.load()
+        orientation, taken_at = _read_exif(image)
+        return _fit(_to_srgb(image), RENDITION_SIZES["full"]), orientation, taken_at
 
 
 @contextmanager
@@ -297,10 +316,12 @@ def _too_many_pixels(size: tuple[int, int] | None, max_pixels: int) -> ImageReje
 
 
 def _draft_at_least(image: Image.Image, min_long_side: int) -> None:
-    """Ask the JPEG decoder for the smallest 1/2, 1/4, 1/8 scale whose long side >= min_long_side.
+    """Ask the JPEG decoder for the strongest reduction (1/8, 1/4 or 1/2) that still leaves a long
+    side of at least `min_long_side`; no reduction if even 1/2 would not.
 
     Scaling in the DCT domain skips most of the inverse transform, colour conversion and memory of
-    a full decode. Must be called before load(). No-op for non-JPEG images and small JPEGs.
+    a full decode (not the entropy decoding, which is why it saves ~40 %, not 75 %). Must be
+    called before load().
     """
     width, height = image.size
     long_side = max(width, height)
@@ -344,6 +365,63 @@ def _apply_orientation(image: Image.Image, orientation: int) -> Image.Image:
     return image if method is None else image.transpose(method)
 
 
+def _to_srgb(image: Image.Image) -> Image.Image:
+    """8-bit sRGB pixels, converted through the embedded ICC profile when it is not sRGB.
+
+    The profile is about to be dropped, and browsers and the colour metrics read untagged pixels
+    as sRGB; an iPhone's Display P3 values read as sRGB would look duller and measure less red than
+    they are, and a patient who changes phone would see a jump in the curves.
+    """
+    transform = _transform_to_srgb(image.info.get("icc_profile") or b"", image.mode)
+    if transform is None:
+        return _to_rgb(image)
+    try:
+        if image.mode == "CMYK":
+            converted = ImageCms.applyTransform(image, transform)
+            return _to_rgb(image) if converted is None else converted
+        rgb = _to_rgb(image)
+        # A copy, or the decoder's own image if it was RGB already: ours to change either way.
+        ImageCms.applyTransform(rgb, transform, inPlace=True)
+        return rgb
+    except ImageCms.PyCMSError:
+        return _to_rgb(image)
+
+
+_SRGB_PROFILE = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+
+@lru_cache(maxsize=16)
+def _transform_to_srgb(icc: bytes, mode: str) -> ImageCms.ImageCmsTransform | None:
+    """A transform from the embedded profile to sRGB, or None if none is needed or possible.
+
+    None for no profile, a profile that says it is sRGB, a profile for another colour space than
+    the pixels', or a broken profile: then the pixels are kept as they are, as a browser would.
+    Cached: a phone sends the same profile with every photo.
+    """
+    if not icc:
+        return None
+    try:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        if "srgb" in ImageCms.getProfileDescription(profile).lower():
+            return None
+        space = profile.profile.xcolor_space.strip()
+        if space == "CMYK" and mode == "CMYK":
+            in_mode = "CMYK"
+        elif space == "RGB" and mode != "CMYK":
+            in_mode = "RGB"  # applied after _to_rgb
+        else:
+            return None
+        return ImageCms.buildTransform(
+            profile,
+            _SRGB_PROFILE,
+            in_mode,
+            "RGB",
+            renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC,
+        )
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        return None
+
+
 def _to_rgb(image: Image.Image) -> Image.Image:
     """8-bit RGB; transparency is flattened onto white (how a browser shows it on our pages)."""
     if image.mode == "RGB":
@@ -385,7 +463,7 @@ def _rebuild(image: Image.Image) -> Image.Image:
     Pillow's resize/transpose copy `info`, and its JPEG writer re-emits e.g. a comment found there,
     so stripping by omission is not enough.
     """
-    clean = Image.new("RGB", image.size)
+    clean = Image.new("RGB", image.size, None)  # None: not cleared, paste overwrites it all
     clean.paste(image)
     return clean
 
@@ -534,7 +612,7 @@ def _analysis_copy_from_bytes(data: bytes) -> Image.Image:
             _draft_at_least(image, ANALYSIS_LONG_SIDE // 2)
         image.load()
         orientation, _ = _read_exif(image)
-        small = _shrink_for_analysis(_to_rgb(image))
+        small = _shrink_for_analysis(_to_srgb(image))
     return _apply_orientation(small, orientation)
 
 
