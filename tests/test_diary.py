@@ -340,3 +340,27 @@ def test_pages_have_no_inline_script(logged_in):
     for path in ("/", "/log", "/entries", "/sessions", "/sessions/new", "/account"):
         page = logged_in.get(path).get_data(as_text=True)
         assert "<script>" not in page and "onclick=" not in page and " style=" not in page, path
+
+
+def test_capture_time_is_kept_only_when_the_patient_asks(logged_in, app, user):
+    from datetime import datetime
+
+    taken = datetime(2026, 11, 20, 8, 30)
+    photo = make_photo(400, 300, taken_at=taken)
+    form = entry_form(photo_1=(io.BytesIO(photo), "a.jpg"), photo_1_area="front")
+    logged_in.post("/log", data=form, content_type="multipart/form-data")
+    logged_in.post(
+        "/account/profile",
+        data={
+            "display_name": "Sam",
+            "track": "both",
+            "fitzpatrick": "",
+            "timezone": "UTC",
+            "keep_photo_times": "y",
+        },
+    )
+    form = entry_form(photo_1=(io.BytesIO(photo), "b.jpg"), photo_1_area="front")
+    logged_in.post("/log", data=form, content_type="multipart/form-data")
+    first, second = only(app, Photo)
+    assert first.taken_at is None
+    assert second.taken_at == taken

@@ -235,7 +235,7 @@ def add_photo(
         height=ingested.height,
         byte_size=len(ingested.renditions["full"].data),
         sha256=ingested.sha256,
-        taken_at=ingested.taken_at,
+        taken_at=ingested.taken_at if user.keep_photo_times else None,
         lab_l=ingested.colour.l_star,
         lab_a=ingested.colour.a_star,
         lab_b=ingested.colour.b_star,

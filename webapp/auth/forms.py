@@ -76,6 +76,7 @@ class ProfileForm(FlaskForm):
         choices=_choices(FITZPATRICK_TYPES, blank="I'd rather not say"),
     )
     timezone = StringField("Timezone", validators=[DataRequired(), _known_timezone])
+    keep_photo_times = BooleanField("Keep the time each photo was taken (from the camera)")
 
 
 class ConfirmForm(FlaskForm):

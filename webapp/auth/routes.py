@@ -152,6 +152,7 @@ def update_profile():
     current_user.track = form.track.data
     current_user.fitzpatrick = form.fitzpatrick.data or None
     current_user.timezone = form.timezone.data
+    current_user.keep_photo_times = form.keep_photo_times.data
     db.session.commit()
     flash("Your profile is saved.", "success")
     return redirect(url_for("auth.account"))

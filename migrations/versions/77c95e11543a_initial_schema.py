@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 8f8fe57706d3
+Revision ID: 77c95e11543a
 Revises: 
-Create Date: 2026-11-21 23:42:11.041209
+Create Date: 2026-11-21 23:57:35.302177
 
 """
 from alembic import op
@@ -12,7 +12,7 @@ import webapp.models
 
 
 # revision identifiers, used by Alembic.
-revision = '8f8fe57706d3'
+revision = '77c95e11543a'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -28,6 +28,7 @@ def upgrade():
     sa.Column('track', sa.String(length=8), nullable=False),
     sa.Column('fitzpatrick', sa.String(length=3), nullable=True),
     sa.Column('timezone', sa.String(length=64), nullable=False),
+    sa.Column('keep_photo_times', sa.Boolean(), nullable=False),
     sa.Column('created_at', webapp.models.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('email')
