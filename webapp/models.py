@@ -62,7 +62,7 @@ class User(UserMixin, db.Model):
     track: Mapped[str] = mapped_column(sa.String(8), default="both")
     fitzpatrick: Mapped[str | None] = mapped_column(sa.String(3))
     timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
-    # The camera's capture time is removed from every photo file; kept in the database only if asked.
+    # Capture times are stripped from every photo file; kept in the database only if asked.
     keep_photo_times: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -51,5 +51,7 @@ def test_patient_shares_then_revokes_and_dermatologist_sees_410(
 
     response = dermatologist.reload()
     assert response.status == 410
-    expect(dermatologist.get_by_role("heading", name="This link is no longer available")).to_be_visible()
+    expect(
+        dermatologist.get_by_role("heading", name="This link is no longer available")
+    ).to_be_visible()
     dermatologist.screenshot(path=screenshots / "04-dermatologist-410.png", full_page=True)
