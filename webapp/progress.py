@@ -8,7 +8,7 @@ sessions, so deleting or moving a session re-aligns its entries. No Flask here.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -41,3 +41,350 @@ class SessionCalendar:
     def number_of(self, session_date: date) -> int:
         """1-based number of the session held on `session_date` (first of that day)."""
         return bisect.bisect_left(self.dates, session_date) + 1
+
+
+# --- Metrics -------------------------------------------------------------------------------------
+
+# A recovery curve runs from the session day to the day before the next session, at most this long.
+CYCLE_MAX_DAYS = 42
+# "How is it a few weeks after a session?": the matched point of every cycle in the series view.
+MATCHED_DAY = 28
+
+
+@dataclass(frozen=True)
+class Metric:
+    key: str
+    label: str
+    axis_label: str
+    low: float | None  # fixed axis range; None: fitted to the data
+    high: float | None
+    decimals: int = 0
+    measured: bool = False  # from the photos' colour (indicative: depends on the light)
+
+
+METRICS: dict[str, Metric] = {
+    metric.key: metric
+    for metric in (
+        Metric("redness", "Redness", "Redness, 0 none – 10 worst", 0, 10),
+        Metric("swelling", "Swelling", "Swelling, 0 none – 10 worst", 0, 10),
+        Metric("pie_severity", "PIE severity", "PIE (red marks), 0 clear – 4 severe", 0, 4),
+        Metric("pih_severity", "PIH severity", "PIH (dark marks), 0 clear – 4 severe", 0, 4),
+        Metric("lab_a", "Measured redness (a*)", "a* (higher is redder)", None, None, 1, True),
+        Metric(
+            "ita", "Measured pigmentation (ITA°)", "ITA° (lower is darker)", None, None, 0, True
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class DayRecord:
+    """One logged day: its date and the value of each metric that day (None: not rated)."""
+
+    date: date
+    values: Mapping[str, float | None]
+
+    def get(self, metric: str) -> float | None:
+        return self.values.get(metric)
+
+
+# --- Recovery curves -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cycle:
+    """A session and the days that belong to it: day 0 up to `last_day` (inclusive)."""
+
+    number: int  # 1-based, in date order
+    date: date
+    last_day: int  # the day before the next session, at most CYCLE_MAX_DAYS
+
+
+@dataclass(frozen=True)
+class Curve:
+    number: int
+    session_date: date
+    last_day: int
+    points: tuple[tuple[int, float], ...]  # (day since session, value), logged days only
+
+    def runs(self) -> list[list[tuple[int, float]]]:
+        """The points split where a day is missing: a gap is drawn as a gap, never as zero."""
+        runs: list[list[tuple[int, float]]] = []
+        for point in self.points:
+            if runs and point[0] == runs[-1][-1][0] + 1:
+                runs[-1].append(point)
+            else:
+                runs.append([point])
+        return runs
+
+    def value_on(self, day: int) -> float | None:
+        for point_day, value in self.points:
+            if point_day == day:
+                return value
+        return None
+
+
+def cycles(session_dates: Sequence[date], today: date | None = None) -> list[Cycle]:
+    """Each session's span: to the day before the next session, or CYCLE_MAX_DAYS (and not past
+    `today` for the latest session, when given)."""
+    ordered = sorted(session_dates)
+    result = []
+    for index, session_date in enumerate(ordered):
+        last_day = CYCLE_MAX_DAYS
+        if index + 1 < len(ordered):
+            last_day = min(last_day, (ordered[index + 1] - session_date).days - 1)
+        if today is not None:
+            last_day = min(last_day, max(0, (today - session_date).days))
+        result.append(Cycle(index + 1, session_date, max(0, last_day)))
+    return result
+
+
+def _by_cycle(
+    session_cycles: Sequence[Cycle], days: Sequence[DayRecord]
+) -> dict[int, list[tuple[int, DayRecord]]]:
+    """The logged days of each cycle as (day since session, record), in date order."""
+    calendar = SessionCalendar([cycle.date for cycle in session_cycles])
+    spans = {cycle.number: cycle.last_day for cycle in session_cycles}
+    grouped: dict[int, list[tuple[int, DayRecord]]] = {cycle.number: [] for cycle in session_cycles}
+    for record in sorted(days, key=lambda item: item.date):
+        alignment = calendar.align(record.date)
+        if alignment.session_number is None or alignment.days_since_session is None:
+            continue
+        if alignment.days_since_session <= spans[alignment.session_number]:
+            grouped[alignment.session_number].append((alignment.days_since_session, record))
+    return grouped
+
+
+def recovery_curves(
+    session_cycles: Sequence[Cycle], days: Sequence[DayRecord], metric: str
+) -> list[Curve]:
+    """One curve per session: the metric against days since that session. Days without an entry,
+    or without a value for this metric, are simply absent (gaps)."""
+    grouped = _by_cycle(session_cycles, days)
+    curves = []
+    for cycle in session_cycles:
+        points = tuple(
+            (day, float(value))
+            for day, record in grouped[cycle.number]
+            if (value := record.get(metric)) is not None
+        )
+        curves.append(Curve(cycle.number, cycle.date, cycle.last_day, points))
+    return curves
+
+
+# --- Across the series ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DayValue:
+    day: int
+    value: float
+
+
+@dataclass(frozen=True)
+class SeriesRow:
+    """How one session went: what the series view's table and trend chart show."""
+
+    number: int
+    session_date: date
+    last_day: int
+    baseline_redness: float | None  # the last rating before the session
+    baseline_date: date | None
+    peak_redness: DayValue | None
+    days_to_baseline: int | None  # None: not back to baseline within the cycle (or unknown)
+    matched: Mapping[str, DayValue | None]  # metric -> value on MATCHED_DAY or the nearest day
+
+
+def nearest_day(points: Sequence[tuple[int, float]], target: int) -> DayValue | None:
+    """The logged point closest to `target`; on a tie, the later day (further into healing)."""
+    if not points:
+        return None
+    day, value = min(points, key=lambda point: (abs(point[0] - target), -point[0]))
+    return DayValue(day, value)
+
+
+def series_rows(
+    session_cycles: Sequence[Cycle],
+    days: Sequence[DayRecord],
+    matched_metrics: Sequence[str] = ("pie_severity", "pih_severity", "lab_a", "ita"),
+    matched_day: int = MATCHED_DAY,
+) -> list[SeriesRow]:
+    ordered_days = sorted(days, key=lambda item: item.date)
+    grouped = _by_cycle(session_cycles, ordered_days)
+    rows = []
+    for cycle in session_cycles:
+        before = [
+            record
+            for record in ordered_days
+            if record.date < cycle.date and record.get("redness") is not None
+        ]
+        baseline = before[-1] if before else None
+        baseline_value = baseline.get("redness") if baseline else None
+        redness = [
+            (day, float(value))
+            for day, record in grouped[cycle.number]
+            if (value := record.get("redness")) is not None
+        ]
+        peak = None
+        if redness:
+            day, value = max(redness, key=lambda point: (point[1], -point[0]))
+            peak = DayValue(day, value)
+        matched = {}
+        for metric in matched_metrics:
+            points = [
+                (day, float(value))
+                for day, record in grouped[cycle.number]
+                if (value := record.get(metric)) is not None
+            ]
+            matched[metric] = nearest_day(points, matched_day)
+        rows.append(
+            SeriesRow(
+                number=cycle.number,
+                session_date=cycle.date,
+                last_day=cycle.last_day,
+                baseline_redness=baseline_value,
+                baseline_date=baseline.date if baseline else None,
+                peak_redness=peak,
+                days_to_baseline=days_to_baseline(redness, baseline_value, peak),
+                matched=matched,
+            )
+        )
+    return rows
+
+
+def days_to_baseline(
+    points: Sequence[tuple[int, float]], baseline: float | None, peak: DayValue | None
+) -> int | None:
+    """The first logged day, from the peak on, with redness back at or below the baseline."""
+    if baseline is None or peak is None:
+        return None
+    for day, value in points:
+        if day >= peak.day and value <= baseline:
+            return day
+    return None
+
+
+def _format_value(value: float, decimals: int) -> str:
+    return f"{value:.{decimals}f}"
+
+
+def summary_lines(
+    rows: Sequence[SeriesRow],
+    metrics: Sequence[str] = ("pie_severity", "pih_severity"),
+    matched_day: int = MATCHED_DAY,
+) -> list[str]:
+    """Plain-language findings computed from the series rows, e.g. "PIE severity at 4 weeks fell
+    from 3 after session 1 to 1 after session 3." Empty when there is nothing to compare."""
+    lines = []
+    for key in metrics:
+        metric = METRICS[key]
+        measured = [(row.number, row.matched.get(key)) for row in rows]
+        measured = [(number, value) for number, value in measured if value is not None]
+        if len(measured) < 2:
+            continue
+        (first_number, first), (last_number, last) = measured[0], measured[-1]
+        a = _format_value(first.value, metric.decimals)
+        b = _format_value(last.value, metric.decimals)
+        name = metric.label
+        if first.day == last.day == matched_day:
+            weeks, rest = divmod(matched_day, 7)
+            when = f"at {weeks} weeks" if rest == 0 else f"on day {matched_day}"
+            first_part, last_part = f"after session {first_number}", f"after session {last_number}"
+            note = ""
+        else:
+            when = ""
+            first_part = f"on day {first.day} after session {first_number}"
+            last_part = f"on day {last.day} after session {last_number}"
+            note = f" (the logged days nearest day {matched_day})"
+        subject = f"{name} {when}".strip()
+        if a == b:
+            lines.append(f"{subject} stayed at {a} from {first_part} to {last_part}{note}.")
+        else:
+            verb = "fell" if last.value < first.value else "rose"
+            lines.append(f"{subject} {verb} from {a} {first_part} to {b} {last_part}{note}.")
+    with_recovery = [row for row in rows if row.days_to_baseline is not None]
+    if len(with_recovery) >= 2:
+        first_row, last_row = with_recovery[0], with_recovery[-1]
+        lines.append(
+            f"Redness was back to its pre-session level by day {first_row.days_to_baseline} "
+            f"after session {first_row.number} and by day {last_row.days_to_baseline} "
+            f"after session {last_row.number}."
+        )
+    return [line[0].upper() + line[1:] for line in lines]
+
+
+# --- Photos --------------------------------------------------------------------------------------
+
+# The photo strip shows, per cycle, the photo nearest each of these days; the rest are a tap away.
+KEY_DAYS = (0, 1, 3, 7, 14, 28, 42)
+
+
+@dataclass(frozen=True)
+class PhotoItem:
+    """A photo as the timeline shows it: plain data, so any view can give it its own URLs."""
+
+    uuid: str
+    area: str
+    date: date
+    session_number: int | None
+    days_since_session: int | None
+    width: int
+    height: int
+    storage_key: str
+    lab_l: float | None = None
+    lab_a: float | None = None
+    lab_b: float | None = None
+    ita_deg: float | None = None
+    region: tuple[float, float, float, float] | None = None
+
+    @property
+    def alignment(self) -> Alignment:
+        return Alignment(self.session_number, self.days_since_session)
+
+    def rendition_key(self, rendition: str) -> str:
+        return f"{self.storage_key}/{rendition}.jpg"
+
+
+def key_photos(items: Sequence[PhotoItem], key_days: Sequence[int] = KEY_DAYS) -> list[PhotoItem]:
+    """A short chronological strip: the last photo before the first session (the baseline), then
+    per session the photo nearest each key day. `items` are one area's photos, oldest first."""
+    chosen: dict[str, PhotoItem] = {}
+    baseline = [item for item in items if item.session_number is None]
+    if baseline:
+        chosen[baseline[-1].uuid] = baseline[-1]
+    by_session: dict[int, list[PhotoItem]] = {}
+    for item in items:
+        if item.session_number is not None:
+            by_session.setdefault(item.session_number, []).append(item)
+    for cycle_items in by_session.values():
+        for target in key_days:
+            best = min(
+                cycle_items,
+                key=lambda item: (abs((item.days_since_session or 0) - target), item.date),
+            )
+            chosen.setdefault(best.uuid, best)
+    return sorted(chosen.values(), key=lambda item: (item.date, item.uuid))
+
+
+def default_pair(items: Sequence[PhotoItem]) -> tuple[PhotoItem, PhotoItem] | None:
+    """Two photos of one area to compare: after the first and after the latest session, at the
+    same day offset (the shared day nearest MATCHED_DAY) when both cycles have one, else the
+    closest days available. With one session only: its first and its latest photo."""
+    sessions = sorted({item.session_number for item in items if item.session_number})
+    if not sessions:
+        return (items[0], items[-1]) if len(items) >= 2 else None
+    first = {i.days_since_session: i for i in items if i.session_number == sessions[0]}
+    latest = {i.days_since_session: i for i in items if i.session_number == sessions[-1]}
+    if len(sessions) == 1:
+        before = [item for item in items if item.session_number is None]
+        days = sorted(first)
+        if before:
+            return before[-1], first[days[-1]]
+        return (first[days[0]], first[days[-1]]) if len(days) >= 2 else None
+    common = set(first) & set(latest)
+    if common:
+        day = min(common, key=lambda offset: (abs((offset or 0) - MATCHED_DAY), -(offset or 0)))
+        return first[day], latest[day]
+    first_day = min(first, key=lambda offset: abs((offset or 0) - MATCHED_DAY))
+    latest_day = min(latest, key=lambda offset: abs((offset or 0) - (first_day or 0)))
+    return first[first_day], latest[latest_day]

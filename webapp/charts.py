@@ -1,0 +1,287 @@
+"""Charts as server-side SVG: no script, works offline from the cache, prints, embeds in a PDF.
+
+Pure functions from plain data to SVG markup (a `markupsafe.Markup`, so Jinja does not escape it
+again). Every piece of text is escaped here. Colours and strokes are SVG presentation attributes,
+never `style=`, so the markup passes a `style-src 'self'` Content-Security-Policy. Each chart has
+a <title> and <desc>; the pages put a data table beside it for screen readers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from markupsafe import Markup, escape
+
+from .progress import CYCLE_MAX_DAYS, Curve, Metric
+
+# Okabe-Ito colours (distinguishable with the common colour-vision deficiencies), then dashed.
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#1f1a1c", "#8c564b")
+DASHES = ("", "6 3", "2 3")
+INK = "#1f1a1c"
+MUTED = "#5d5458"
+GRID = "#e4d9dd"
+FONT = "system-ui, -apple-system, Segoe UI, Roboto, sans-serif"
+
+
+def series_style(index: int) -> tuple[str, str]:
+    """(colour, dash pattern) of the index-th line (0-based)."""
+    return PALETTE[index % len(PALETTE)], DASHES[(index // len(PALETTE)) % len(DASHES)]
+
+
+@dataclass(frozen=True)
+class ChartSeries:
+    label: str
+    values: Sequence[float | None]  # one per x position; None is a gap
+
+
+@dataclass(frozen=True)
+class _Frame:
+    width: int
+    height: int
+    left: int
+    right: int
+    top: int
+    bottom: int
+    x_low: float
+    x_high: float
+    y_low: float
+    y_high: float
+
+    def x(self, value: float) -> float:
+        span = (self.x_high - self.x_low) or 1
+        return self.left + (value - self.x_low) / span * (self.width - self.left - self.right)
+
+    def y(self, value: float) -> float:
+        span = (self.y_high - self.y_low) or 1
+        plot = self.height - self.top - self.bottom
+        return self.top + plot - (value - self.y_low) / span * plot
+
+
+def _num(value: float) -> str:
+    text = f"{value:.1f}"
+    return text[:-2] if text.endswith(".0") else text
+
+
+def nice_range(values: Sequence[float], ticks: int = 4) -> tuple[float, float, float]:
+    """(low, high, step) enclosing `values` with round tick steps."""
+    if not values:
+        return 0.0, 1.0, 0.25
+    low, high = min(values), max(values)
+    if math.isclose(low, high):
+        low, high = low - 1, high + 1
+    raw = (high - low) / ticks
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    return math.floor(low / step) * step, math.ceil(high / step) * step, step
+
+
+def _ticks(low: float, high: float, step: float) -> list[float]:
+    count = round((high - low) / step)
+    return [low + index * step for index in range(count + 1)]
+
+
+def _axes(frame: _Frame, x_ticks, x_labels, y_ticks, y_label: str, x_label: str) -> list[str]:
+    parts = []
+    for value in y_ticks:
+        y = _num(frame.y(value))
+        parts.append(
+            f'<line x1="{frame.left}" x2="{frame.width - frame.right}" y1="{y}" y2="{y}" '
+            f'stroke="{GRID}" stroke-width="1"/>'
+            f'<text x="{frame.left - 5}" y="{y}" text-anchor="end" dominant-baseline="middle">'
+            f"{escape(_num(value))}</text>"
+        )
+    base = frame.height - frame.bottom
+    parts.append(
+        f'<line x1="{frame.left}" x2="{frame.width - frame.right}" y1="{base}" y2="{base}" '
+        f'stroke="{MUTED}" stroke-width="1"/>'
+    )
+    for value, label in zip(x_ticks, x_labels, strict=True):
+        x = _num(frame.x(value))
+        parts.append(
+            f'<line x1="{x}" x2="{x}" y1="{base}" y2="{base + 4}" stroke="{MUTED}"/>'
+            f'<text x="{x}" y="{base + 15}" text-anchor="middle">{escape(label)}</text>'
+        )
+    parts.append(
+        f'<text x="{_num((frame.left + frame.width - frame.right) / 2)}" y="{base + 29}" '
+        f'text-anchor="middle" fill="{MUTED}">{escape(x_label)}</text>'
+        f'<text x="{frame.left}" y="{frame.top - 8}" fill="{MUTED}">{escape(y_label)}</text>'
+    )
+    return parts
+
+
+def _path(points: Sequence[tuple[float, float]], frame: _Frame, runs: bool = True) -> str:
+    """Line segments through consecutive points; an isolated point becomes a dot."""
+    commands = []
+    for run in _split(points) if runs else [list(points)]:
+        first_x, first_y = run[0]
+        commands.append(f"M{_num(frame.x(first_x))} {_num(frame.y(first_y))}")
+        if len(run) == 1:
+            commands.append("h0.01")  # drawn as a dot by the round line cap
+        commands.extend(f"L{_num(frame.x(x))} {_num(frame.y(y))}" for x, y in run[1:])
+    return "".join(commands)
+
+
+def _split(points: Sequence[tuple[float, float]]) -> list[list[tuple[float, float]]]:
+    runs: list[list[tuple[float, float]]] = []
+    for point in points:
+        if runs and point[0] == runs[-1][-1][0] + 1:
+            runs[-1].append(point)
+        else:
+            runs.append([point])
+    return runs
+
+
+def _legend(labels: Sequence[str], frame_width: int, top: int) -> tuple[list[str], int]:
+    per_row = max(1, (frame_width - 10) // 88)
+    parts = []
+    for index, label in enumerate(labels):
+        colour, dash = series_style(index)
+        row, column = divmod(index, per_row)
+        x, y = 10 + column * 88, top + row * 18
+        dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
+        parts.append(
+            f'<g class="legend-item"><line x1="{x}" x2="{x + 18}" y1="{y}" y2="{y}" '
+            f'stroke="{colour}" stroke-width="3"{dash_attr}/>'
+            f'<text x="{x + 23}" y="{y}" dominant-baseline="middle">{escape(label)}</text></g>'
+        )
+    rows = math.ceil(len(labels) / per_row) if labels else 0
+    return parts, rows * 18
+
+
+def _svg(width: int, height: int, chart_id: str, title: str, desc: str, body: list[str], css: str):
+    # Every interpolated text above and here goes through escape(); numbers are formatted by us.
+    return Markup(  # noqa: S704
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart {escape(css)}" '
+        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
+        f'aria-labelledby="{escape(chart_id)}-title {escape(chart_id)}-desc" '
+        f'font-family="{FONT}" font-size="11" fill="{INK}">'
+        f'<title id="{escape(chart_id)}-title">{escape(title)}</title>'
+        f'<desc id="{escape(chart_id)}-desc">{escape(desc)}</desc>' + "".join(body) + "</svg>"
+    )
+
+
+def recovery_chart_svg(
+    curves: Sequence[Curve],
+    metric: Metric,
+    *,
+    chart_id: str = "recovery",
+    width: int = 360,
+    height: int = 230,
+    max_day: int | None = None,
+) -> Markup:
+    """One line per session: `metric` against days since that session, with a legend."""
+    values = [value for curve in curves for _, value in curve.points]
+    if metric.low is not None and metric.high is not None:
+        y_low, y_high = metric.low, metric.high
+        y_step = 1.0 if y_high - y_low <= 5 else 2.0
+    else:
+        y_low, y_high, y_step = nice_range(values)
+    last_day = max_day or max((curve.last_day for curve in curves), default=28)
+    last_day = max(7, min(CYCLE_MAX_DAYS, last_day))
+    x_ticks = [day for day in range(0, last_day + 1, 7)]
+    frame = _Frame(width, height, 34, 10, 22, 36, 0, last_day, y_low, y_high)
+    body = _axes(
+        frame,
+        x_ticks,
+        [str(day) for day in x_ticks],
+        _ticks(y_low, y_high, y_step),
+        metric.axis_label,
+        "Days since session",
+    )
+    labels = []
+    for index, curve in enumerate(curves):
+        colour, dash = series_style(index)
+        label = f"Session {curve.number}"
+        labels.append(label if curve.points else f"{label} (no entries)")
+        if not curve.points:
+            continue
+        dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
+        points = [(day, value) for day, value in curve.points if day <= last_day]
+        body.append(
+            f'<path class="curve" data-session="{curve.number}" d="{_path(points, frame)}" '
+            f'fill="none" stroke="{colour}" stroke-width="2.5" stroke-linecap="round" '
+            f'stroke-linejoin="round"{dash_attr}><title>{escape(label)}, '
+            f"{escape(curve.session_date.strftime('%d %b %Y'))}</title></path>"
+        )
+    legend, legend_height = _legend(labels, width, height + 4)
+    body.extend(legend)
+    if not curves:
+        body.append(
+            f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle" fill="{MUTED}">'
+            "No treatment sessions yet</text>"
+        )
+    desc = (
+        f"{metric.label} for each of {len(curves)} session(s), by day since the session. "
+        "Days without an entry are left as gaps. The same numbers are in the table below."
+    )
+    total = height + legend_height + (6 if legend_height else 0)
+    return _svg(
+        width,
+        total,
+        chart_id,
+        f"{metric.label}: recovery after each session",
+        desc,
+        body,
+        "recovery-chart",
+    )
+
+
+def series_chart_svg(
+    session_numbers: Sequence[int],
+    series: Sequence[ChartSeries],
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    axis_label: str = "",
+    title: str = "Across the series",
+    chart_id: str = "series",
+    width: int = 360,
+    height: int = 200,
+) -> Markup:
+    """A trend across sessions: one line per series, one point per session (x = session number)."""
+    values = [value for line in series for value in line.values if value is not None]
+    if low is not None and high is not None:
+        y_low, y_high, y_step = low, high, 1.0 if high - low <= 5 else 2.0
+    else:
+        y_low, y_high, y_step = nice_range(values)
+    count = max(1, len(session_numbers))
+    frame = _Frame(width, height, 34, 16, 22, 36, 0.6, count + 0.4, y_low, y_high)
+    positions = list(range(1, len(session_numbers) + 1))
+    body = _axes(
+        frame,
+        positions,
+        [str(number) for number in session_numbers],
+        _ticks(y_low, y_high, y_step),
+        axis_label,
+        "Session",
+    )
+    for index, line in enumerate(series):
+        colour, dash = series_style(index)
+        points = [
+            (float(position), value)
+            for position, value in zip(positions, line.values, strict=True)
+            if value is not None
+        ]
+        if not points:
+            continue
+        dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
+        body.append(
+            f'<path class="trend" d="{_path(points, frame)}" fill="none" stroke="{colour}" '
+            f'stroke-width="2.5" stroke-linecap="round" stroke-linejoin="round"{dash_attr}>'
+            f"<title>{escape(line.label)}</title></path>"
+        )
+        body.extend(
+            f'<circle cx="{_num(frame.x(x))}" cy="{_num(frame.y(y))}" r="3.5" fill="{colour}"/>'
+            for x, y in points
+        )
+    legend, legend_height = _legend([line.label for line in series], width, height + 4)
+    body.extend(legend)
+    desc = (
+        f"{', '.join(line.label for line in series)} for sessions "
+        f"{', '.join(str(number) for number in session_numbers)}. "
+        "The same numbers are in the table beside it."
+    )
+    total = height + legend_height + (6 if legend_height else 0)
+    return _svg(width, total, chart_id, title, desc, body, "series-chart")

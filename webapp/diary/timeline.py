@@ -1,0 +1,155 @@
+"""The patient's progress pages: the timeline, its JSON data, compare two photos, measure a region.
+
+Thin: `timeline.build_timeline` reads everything in a fixed number of queries; the templates under
+templates/timeline/ render it. The partials take a `photo_url(photo, rendition)` callable so the
+share view can render them with its own photo URLs.
+"""
+
+from __future__ import annotations
+
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from .. import imaging, records
+from ..models import Photo
+from ..timeline import build_timeline, remeasure_photo
+from ..vocabulary import AREAS
+from . import bp
+
+PHOTO_PLACEHOLDER = "0photo0"
+RENDITION_PLACEHOLDER = "0rendition0"
+
+
+def photo_url_function():
+    """photo_url(photo, rendition): url_for once, then string replacement (hundreds per page)."""
+    template = url_for("diary.photo", photo_uuid=PHOTO_PLACEHOLDER, rendition=RENDITION_PLACEHOLDER)
+
+    def photo_url(photo, rendition: str) -> str:
+        return template.replace(PHOTO_PLACEHOLDER, photo.uuid).replace(
+            RENDITION_PLACEHOLDER, rendition
+        )
+
+    return photo_url
+
+
+def _area_arg() -> str | None:
+    area = request.args.get("area")
+    return area if area in AREAS else None
+
+
+def _timeline(**options):
+    return build_timeline(
+        current_user,
+        metric=request.args.get("metric", "redness"),
+        measure_area=_area_arg(),
+        **options,
+    )
+
+
+@bp.get("/timeline")
+def timeline():
+    return render_template(
+        "timeline/page.html",
+        timeline=_timeline(),
+        photo_url=photo_url_function(),
+        all_photos_url=lambda area: url_for("diary.timeline_photos", area=area),
+    )
+
+
+@bp.get("/timeline/photos/<area>")
+def timeline_photos(area: str):
+    if area not in AREAS:
+        abort(404)
+    return render_template(
+        "timeline/photos.html",
+        timeline=_timeline(),
+        area=area,
+        photo_url=photo_url_function(),
+    )
+
+
+@bp.get("/timeline/data.json")
+def timeline_data():
+    data = _timeline().to_dict(all_photos=request.args.get("photos") == "all")
+    data["photo_url"] = photo_url_function()(_Placeholder("{id}"), "{rendition}")
+    return jsonify(data)
+
+
+class _Placeholder:
+    def __init__(self, uuid: str) -> None:
+        self.uuid = uuid
+
+
+@bp.get("/compare")
+def compare():
+    timeline = _timeline()
+    area = _area_arg() or timeline.measure_area
+    candidates = timeline.photos_by_area.get(area or "", [])
+    left = right = None
+    pair = timeline.default_pair(area)
+    if pair:
+        left, right = pair
+    chosen_left = request.args.get("a")
+    chosen_right = request.args.get("b")
+    by_uuid = {item.uuid: item for item in candidates}
+    if chosen_left in by_uuid:
+        left = by_uuid[chosen_left]
+    if chosen_right in by_uuid:
+        right = by_uuid[chosen_right]
+    return render_template(
+        "timeline/compare.html",
+        timeline=timeline,
+        area=area,
+        candidates=candidates,
+        left=left,
+        right=right,
+        photo_url=photo_url_function(),
+        region_url=lambda photo: url_for("diary.photo_region", photo_uuid=photo.uuid),
+    )
+
+
+@bp.route("/photos/<photo_uuid>/region", methods=["GET", "POST"])
+def photo_region(photo_uuid: str):
+    """Choose the region whose colour is measured; the metrics are recomputed from the photo."""
+    photo = records.owned(Photo, current_user, photo_uuid)
+    if photo is None or photo.entry.deleted_at is not None:
+        abort(404)
+    error = None
+    if request.method == "POST":
+        try:
+            region = None if "reset" in request.form else _region_from_form(request.form)
+            remeasure_photo(photo, region, current_app.extensions["photo_store"])
+        except ValueError as invalid:
+            error = str(invalid)
+        except (KeyError, imaging.ImageRejected):
+            error = "This photo's image could not be read, so it was not measured again."
+        else:
+            flash("Measured again (indicative: depends on the light).", "success")
+            return redirect(url_for("diary.photo_region", photo_uuid=photo.uuid))
+    region = photo.region or list(imaging.DEFAULT_REGION)
+    values = [round(value * 100, 1) for value in region]
+    if error:
+        values = [request.form.get(name, "") for name in ("left", "top", "right", "bottom")]
+    return render_template(
+        "timeline/region.html",
+        photo=photo,
+        entry=photo.entry,
+        region=region,
+        values=values,
+        error=error,
+        photo_url=photo_url_function(),
+    ), (422 if error else 200)
+
+
+def _region_from_form(form) -> list[float]:
+    """Four percentages (left, top, right, bottom) as fractions; ValueError says what is wrong."""
+    numbers = []
+    for name in ("left", "top", "right", "bottom"):
+        raw = (form.get(name) or "").strip()
+        try:
+            numbers.append(float(raw) / 100)
+        except ValueError:
+            raise ValueError(f"Give the region's {name} edge as a number from 0 to 100.") from None
+        if not 0 <= numbers[-1] <= 1:
+            raise ValueError(f"The region's {name} edge must be between 0 and 100 %.")
+    return numbers
