@@ -53,12 +53,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .api import bp as api_bp
     from .auth import bp as auth_bp
     from .diary import bp as diary_bp
+    from .pwa import bp as pwa_bp
     from .share import bp as share_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(diary_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     app.register_blueprint(share_bp)
+    app.register_blueprint(pwa_bp)
 
     security.init_app(app)
     errors.init_app(app)

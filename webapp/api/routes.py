@@ -19,6 +19,7 @@ from ..errors import json_error
 from ..extensions import db
 from ..models import Entry, Photo, TreatmentSession
 from ..progress import SessionCalendar
+from ..pwa.account import account_tag
 from ..responses import RENDITIONS, photo_response
 from ..validation import Invalid, parse_area, parse_entry, parse_session, parse_uuid
 from . import bp
@@ -28,8 +29,15 @@ CHANGES_PAGE_SIZE = 500
 
 @bp.get("/csrf")
 def csrf_token():
-    """A fresh CSRF token: a phone that was offline for days fetches one before replaying."""
-    response = jsonify({"csrf_token": generate_csrf()})
+    """A fresh CSRF token: a phone that was offline for days fetches one before replaying.
+
+    `account` tags the current login (null when logged out), so a shared phone never uploads items
+    queued under one account into another.
+    """
+    account = None
+    if current_user.is_authenticated:
+        account = account_tag(current_app.config["SECRET_KEY"], current_user.id)
+    response = jsonify({"csrf_token": generate_csrf(), "account": account})
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -69,7 +69,8 @@ def log_entry():
     if chosen > today_date:
         flash("You can only log today or earlier.", "error")
         chosen = today_date
-    entry = records.entry_on(current_user, chosen)
+    # ?shell=1 is the blank form the service worker keeps for logging offline (any date).
+    entry = None if request.args.get("shell") else records.entry_on(current_user, chosen)
     values = form_values_from_entry(entry.to_dict()) if entry else {"date": chosen.isoformat()}
     return _render_entry_form(entry, values, {}, today_date)
 

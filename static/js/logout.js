@@ -1,0 +1,38 @@
+// Logging out on a shared phone removes the patient's cached pages, photos and queued data.
+// If items are still waiting to upload, it says so and asks before discarding them.
+import * as queue from "./outbox/queue.js";
+import { syncOutbox } from "./outbox/sync.js";
+
+const form = document.querySelector("form[data-logout-form]");
+
+async function clearDevice() {
+  await queue.clearAll();
+  if ("caches" in self) {
+    for (const name of await caches.keys()) {
+      // Pages and photos go; the static app shell (no personal data) stays for the next login.
+      if (name.startsWith("skinlog-pages-")) await caches.delete(name);
+    }
+  }
+}
+
+async function logout(event) {
+  event.preventDefault();
+  try {
+    let waiting = (await queue.keys()).length;
+    if (waiting && navigator.onLine) {
+      await syncOutbox().catch(() => null);
+      waiting = (await queue.keys()).length;
+    }
+    if (waiting) {
+      const ok = window.confirm(`${waiting} ${waiting === 1 ? "item has" : "items have"} not been `
+        + "uploaded yet. Logging out deletes them from this phone for good. Log out anyway?");
+      if (!ok) return;
+    }
+    await clearDevice();
+  } catch {
+    // Storage unavailable: nothing of ours is on the phone; log out anyway.
+  }
+  form.submit();
+}
+
+if (form) form.addEventListener("submit", logout);

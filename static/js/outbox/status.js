@@ -1,0 +1,99 @@
+// Shows what waits on this phone: how many items, when the last sync happened, whether the login
+// must be renewed, and each rejected item with its reason and a way to fix or discard it.
+// Also shows a message a form left for the next page (sessionStorage "skinlog-flash").
+import * as queue from "./queue.js";
+
+const panel = document.querySelector("[data-sync-status]");
+const signedIn = Boolean(document.querySelector('meta[name="skinlog-account"]')?.content);
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (key === "class") node.className = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value);
+  }
+  node.append(...children);
+  return node;
+}
+
+function when(iso) {
+  const time = new Date(iso);
+  const sameDay = time.toDateString() === new Date().toDateString();
+  return sameDay ? time.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })
+    : time.toLocaleString([], { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+}
+
+function describe(item) {
+  const day = new Date(`${item.body.date}T12:00:00`);
+  const date = Number.isNaN(day.getTime()) ? item.body.date || "no date"
+    : day.toLocaleDateString([], { day: "numeric", month: "short" });
+  return item.kind === "entry" ? `Entry for ${date}` : `Session of ${date}`;
+}
+
+function rejectedRow(item) {
+  const fixUrl = `${item.kind === "entry" ? "/log" : "/sessions/new"}?outbox=${item.seq}`;
+  const problems = Object.entries(item.error.fields || {})
+    .map(([field, problem]) => `${field.replace(/^ratings\./, "")}: ${problem}`).join("; ");
+  const discard = async () => {
+    if (!window.confirm(`Discard “${describe(item)}” from this phone? It was not uploaded.`)) return;
+    await queue.removeIf(item.seq);
+  };
+  return el("li", { class: "outbox-rejected" },
+    el("p", {}, el("strong", {}, `${describe(item)} was not accepted. `),
+      `${item.error.what}: ${item.error.message}${problems ? ` (${problems})` : ""}`),
+    el("p", { class: "outbox-actions" },
+      el("a", { class: "button", href: fixUrl }, "Fix"),
+      el("button", { type: "button", class: "button danger", onclick: discard }, "Discard")));
+}
+
+async function render() {
+  const items = await queue.all();
+  const lastSync = await queue.getMeta("last_sync");
+  const authNeeded = await queue.getMeta("auth_needed");
+  const waiting = items.filter((item) => item.state !== "rejected");
+  const rejected = items.filter((item) => item.state === "rejected");
+  panel.replaceChildren();
+  if (!items.length && !(signedIn && lastSync)) { panel.hidden = true; return; }
+  const summary = el("p", { class: "outbox-summary", "data-outbox-count": String(items.length) });
+  summary.append(items.length
+    ? `${items.length} ${items.length === 1 ? "item" : "items"} waiting to upload.`
+    : "Everything is uploaded.");
+  summary.append(` Last sync: ${lastSync ? when(lastSync) : "not yet"}.`);
+  panel.append(summary);
+  if (authNeeded && items.length) {
+    const next = encodeURIComponent(location.pathname + location.search);
+    panel.append(el("p", { class: "alert", role: "alert" },
+      "You are logged out, so nothing can upload. ",
+      el("a", { href: `/login?next=${next}` }, "Log in"),
+      " and your items upload by themselves."));
+  }
+  if (waiting.length && navigator.onLine && !authNeeded) {
+    panel.append(el("p", {}, el("button", { type: "button", class: "button",
+      onclick: () => window.dispatchEvent(new Event("skinlog-sync-now")) }, "Upload now")));
+  }
+  if (rejected.length) panel.append(el("ul", { class: "outbox-list" }, ...rejected.map(rejectedRow)));
+  panel.hidden = false;
+}
+
+function showFlash() {
+  const message = sessionStorage.getItem("skinlog-flash");
+  if (!message) return;
+  sessionStorage.removeItem("skinlog-flash");
+  const main = document.querySelector("main");
+  const warning = message.startsWith("You reported");
+  main.prepend(el("p", { class: `flash flash-${warning ? "warning" : "success"}`,
+    role: warning ? "alert" : "status" }, message));
+}
+
+if (panel && "indexedDB" in self) {
+  showFlash();
+  let pending = null;
+  const refresh = () => {
+    if (!pending) pending = Promise.resolve().then(render).catch(() => {}).finally(() => { pending = null; });
+  };
+  queue.onChange(refresh);
+  window.addEventListener("online", refresh);
+  window.addEventListener("offline", refresh);
+  refresh();
+}

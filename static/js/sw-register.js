@@ -1,0 +1,17 @@
+// Registers the service worker (static/sw.js, served at /sw.js with scope /) and, once the patient
+// is logged in, asks it to keep fresh copies of the pages needed to log offline.
+const signedIn = Boolean(document.querySelector('meta[name="skinlog-account"]')?.content);
+
+async function register() {
+  const registration = await navigator.serviceWorker.register("/sw.js", { scope: "/", type: "module" });
+  if (signedIn && navigator.onLine) {
+    const worker = registration.active || (await navigator.serviceWorker.ready).active;
+    worker.postMessage({ type: "warm-shell" });
+  }
+}
+
+if ("serviceWorker" in navigator) {
+  register().catch(() => {
+    // No service worker (old browser, private mode): logging still goes through the outbox.
+  });
+}

@@ -1,0 +1,125 @@
+// Skinlog's service worker. Served at /sw.js (scope /) by webapp/pwa; the server writes the cache
+// version below from a hash of the shell files, so every release gets fresh caches.
+//
+//   install   pre-cache the app shell (static files, the offline page)
+//   activate  drop caches of other versions, take control of open pages
+//   fetch     navigations: network first, the cached page or the offline page without signal
+//             static files: cache first;   photos: network first, cached copy offline
+//             the API and everything else: straight to the network, never cached
+//   message   "warm-shell": keep fresh copies of the pages needed to log offline
+//   sync      Background Sync: upload the outbox
+import { SYNC_TAG, syncOutbox } from "/static/js/outbox/sync.js";
+
+const VERSION = "__SHELL_VERSION__";
+const SHELL_CACHE = `skinlog-shell-${VERSION}`; // static files: no personal data
+const PAGES_CACHE = `skinlog-pages-${VERSION}`; // the patient's pages and photos: cleared at logout
+const EXPECTED = [SHELL_CACHE, PAGES_CACHE];
+const NETWORK_TIMEOUT_MS = 6000;
+
+const SHELL_FILES = [
+  "/offline",
+  "/manifest.webmanifest",
+  ...[
+    "css/app.css", "js/confirm.js", "js/timezone.js", "js/sw-register.js", "js/logout.js",
+    "js/outbox/db.js", "js/outbox/queue.js", "js/outbox/sync.js", "js/outbox/photos.js",
+    "js/outbox/forms.js", "js/outbox/status.js", "js/outbox/autosync.js",
+    "icons/icon-192.png", "icons/icon-512.png", "icons/icon-maskable-512.png",
+  ].map((name) => `/static/${name}`),
+];
+
+// Pages that work offline, and the URL whose copy serves them (one blank log form for any date).
+const SHELL_PAGES = { "/": "/", "/log": "/log?shell=1", "/sessions/new": "/sessions/new" };
+
+self.addEventListener("install", (event) => {
+  event.waitUntil((async () => {
+    const cache = await caches.open(SHELL_CACHE);
+    await cache.addAll(SHELL_FILES.map((url) => new Request(url, { cache: "reload" })));
+    await warmShell().catch(() => {});
+    await self.skipWaiting();
+  })());
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil((async () => {
+    for (const name of await caches.keys()) {
+      if (name.startsWith("skinlog-") && !EXPECTED.includes(name)) await caches.delete(name);
+    }
+    await self.clients.claim();
+  })());
+});
+
+// Fetch the logging pages while logged in; a redirect (to the login page) is not kept.
+async function warmShell() {
+  const cache = await caches.open(PAGES_CACHE);
+  await Promise.all(Object.values(SHELL_PAGES).map(async (url) => {
+    const response = await fetch(url, { credentials: "same-origin", cache: "no-store" });
+    if (response.ok && !response.redirected) await cache.put(url, response);
+  }));
+}
+
+function withTimeout(promise, ms) {
+  return Promise.race([promise, new Promise((_, reject) => {
+    setTimeout(() => reject(new Error("timeout")), ms);
+  })]);
+}
+
+async function handleNavigation(request) {
+  const url = new URL(request.url);
+  const shellKey = SHELL_PAGES[url.pathname];
+  try {
+    const response = await withTimeout(fetch(request), NETWORK_TIMEOUT_MS);
+    const plain = url.search === "" || (url.pathname === "/log" && url.search === "?shell=1");
+    if (shellKey && plain && response.ok && !response.redirected && url.pathname !== "/log") {
+      const cache = await caches.open(PAGES_CACHE);
+      await cache.put(shellKey, response.clone());
+    }
+    return response;
+  } catch {
+    const cached = shellKey && await caches.match(shellKey, { cacheName: PAGES_CACHE });
+    return cached || (await caches.match("/offline", { cacheName: SHELL_CACHE }))
+      || new Response("Offline", { status: 503, headers: { "Content-Type": "text/plain" } });
+  }
+}
+
+async function handleStatic(request) {
+  const cached = await caches.match(request, { cacheName: SHELL_CACHE, ignoreSearch: true });
+  return cached || fetch(request);
+}
+
+async function handlePhoto(request) {
+  try {
+    const response = await fetch(request);
+    if (response.ok) {
+      const cache = await caches.open(PAGES_CACHE);
+      await cache.put(request, response.clone());
+    }
+    return response;
+  } catch (error) {
+    const cached = await caches.match(request, { cacheName: PAGES_CACHE });
+    if (cached) return cached;
+    throw error;
+  }
+}
+
+self.addEventListener("fetch", (event) => {
+  const { request } = event;
+  const url = new URL(request.url);
+  if (request.method !== "GET" || url.origin !== self.location.origin) return;
+  if (url.pathname.startsWith("/api/") || url.pathname.startsWith("/s/")) return;
+  if (request.mode === "navigate") event.respondWith(handleNavigation(request));
+  else if (url.pathname.startsWith("/static/") || url.pathname === "/manifest.webmanifest") {
+    event.respondWith(handleStatic(request));
+  } else if (url.pathname.startsWith("/photos/")) event.respondWith(handlePhoto(request));
+});
+
+self.addEventListener("message", (event) => {
+  if (event.data && event.data.type === "warm-shell") event.waitUntil(warmShell().catch(() => {}));
+});
+
+self.addEventListener("sync", (event) => {
+  if (event.tag !== SYNC_TAG) return;
+  event.waitUntil(syncOutbox().then((result) => {
+    // Throwing makes the browser try again later; a rejected item waits for the patient.
+    if (result.stopped === "network") throw new Error("still offline");
+  }));
+});

@@ -1,0 +1,88 @@
+"""The installable app: the web app manifest, the service worker at the site root, the offline page.
+
+The service worker lives in static/sw.js but must be served from /sw.js to control the whole site
+(scope /). Its cache version is the hash of the files it pre-caches, so any change to the app shell
+makes a new cache and the old one is dropped on activate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+
+from flask import current_app, render_template, send_file
+from flask_login import current_user
+
+from . import bp
+from .account import account_tag
+
+# The app shell: what a phone needs to open the log and session forms with no signal.
+SHELL_STATIC = (
+    "css/app.css",
+    "js/confirm.js",
+    "js/timezone.js",
+    "js/sw-register.js",
+    "js/logout.js",
+    "js/outbox/db.js",
+    "js/outbox/queue.js",
+    "js/outbox/sync.js",
+    "js/outbox/photos.js",
+    "js/outbox/forms.js",
+    "js/outbox/status.js",
+    "js/outbox/autosync.js",
+    "icons/icon-192.png",
+    "icons/icon-512.png",
+    "icons/icon-maskable-512.png",
+    "manifest.webmanifest",
+)
+
+
+@lru_cache(maxsize=4)
+def _shell_version(static_folder: str, sw_mtime: float) -> str:
+    digest = hashlib.sha256()
+    for name in ("sw.js", *SHELL_STATIC):
+        path = Path(static_folder, name)
+        digest.update(name.encode())
+        digest.update(path.read_bytes() if path.exists() else b"-")
+    return digest.hexdigest()[:12]
+
+
+@bp.get("/sw.js")
+def service_worker():
+    static = Path(current_app.static_folder or "")
+    source = static / "sw.js"
+    version = _shell_version(str(static), source.stat().st_mtime)
+    body = source.read_text(encoding="utf-8").replace("__SHELL_VERSION__", version)
+    response = current_app.response_class(body, mimetype="text/javascript")
+    response.headers["Service-Worker-Allowed"] = "/"
+    # The browser must see a new worker at once; it checks this file on every navigation.
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.get("/manifest.webmanifest")
+def manifest():
+    response = send_file(
+        Path(current_app.static_folder or "", "manifest.webmanifest"),
+        mimetype="application/manifest+json",
+        max_age=0,
+    )
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.get("/offline")
+def offline():
+    """Shown by the service worker for a page that cannot work without the server."""
+    response = current_app.make_response(render_template("pwa/offline.html"))
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.app_context_processor
+def account_context():
+    tag = ""
+    if current_user.is_authenticated:
+        tag = account_tag(current_app.config["SECRET_KEY"], current_user.id)
+    return {"account_tag": tag, "shell_static": SHELL_STATIC}
