@@ -11,7 +11,7 @@ import hashlib
 from functools import lru_cache
 from pathlib import Path
 
-from flask import current_app, render_template, send_file
+from flask import current_app, render_template
 from flask_login import current_user
 
 from . import bp
@@ -63,11 +63,8 @@ def service_worker():
 
 @bp.get("/manifest.webmanifest")
 def manifest():
-    response = send_file(
-        Path(current_app.static_folder or "", "manifest.webmanifest"),
-        mimetype="application/manifest+json",
-        max_age=0,
-    )
+    body = Path(current_app.static_folder or "", "manifest.webmanifest").read_bytes()
+    response = current_app.response_class(body, mimetype="application/manifest+json")
     response.headers["Cache-Control"] = "no-cache"
     return response
 
