@@ -143,15 +143,17 @@ def _by_cycle(
     session_cycles: Sequence[Cycle], days: Sequence[DayRecord]
 ) -> dict[int, list[tuple[int, DayRecord]]]:
     """The logged days of each cycle as (day since session, record), in date order."""
-    calendar = SessionCalendar([cycle.date for cycle in session_cycles])
-    spans = {cycle.number: cycle.last_day for cycle in session_cycles}
-    grouped: dict[int, list[tuple[int, DayRecord]]] = {cycle.number: [] for cycle in session_cycles}
+    ordered = sorted(session_cycles, key=lambda cycle: cycle.date)
+    dates = [cycle.date for cycle in ordered]
+    grouped: dict[int, list[tuple[int, DayRecord]]] = {cycle.number: [] for cycle in ordered}
     for record in sorted(days, key=lambda item: item.date):
-        alignment = calendar.align(record.date)
-        if alignment.session_number is None or alignment.days_since_session is None:
-            continue
-        if alignment.days_since_session <= spans[alignment.session_number]:
-            grouped[alignment.session_number].append((alignment.days_since_session, record))
+        index = bisect.bisect_right(dates, record.date)
+        if index == 0:
+            continue  # before the first session: baseline
+        cycle = ordered[index - 1]
+        days_since = (record.date - cycle.date).days
+        if days_since <= cycle.last_day:
+            grouped[cycle.number].append((days_since, record))
     return grouped
 
 
@@ -298,7 +300,9 @@ def summary_lines(
             note = f" (the logged days nearest day {matched_day})"
         subject = f"{name} {when}".strip()
         if a == b:
-            lines.append(f"{subject} stayed at {a} from {first_part} to {last_part}{note}.")
+            since = first_part.removeprefix("on ").removeprefix("after ")
+            until = last_part.removeprefix("on ").removeprefix("after ")
+            lines.append(f"{subject} stayed at {a} from {since} to {until}{note}.")
         else:
             verb = "fell" if last.value < first.value else "rose"
             lines.append(f"{subject} {verb} from {a} {first_part} to {b} {last_part}{note}.")

@@ -1,0 +1,81 @@
+"""The demo patient looks at their progress on a phone: recovery curves, metrics, compare slider."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from webapp.demo import create_demo_account
+
+
+def test_timeline_curves_metric_switch_and_compare_slider(
+    live_app, live_server, page, screenshots
+):
+    with live_app.app_context():
+        create_demo_account("alex@example.com", "demo-password", days=45)
+    errors: list[str] = []
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    page.goto(f"{live_server.url}/login")
+    page.get_by_label("Email").fill("alex@example.com")
+    page.get_by_label("Password").fill("demo-password")
+    page.get_by_role("button", name="Log in").tap()
+    page.get_by_role("link", name="Timeline").tap()
+
+    expect(page.get_by_role("heading", name="Recovery after each session")).to_be_visible()
+    chart = page.locator("svg.recovery-chart")
+    expect(chart).to_be_visible()
+    # The demo has three sessions, each logged: one line per session, and a legend entry each.
+    expect(chart.locator("path.curve")).to_have_count(3)
+    assert chart.locator("path.curve").evaluate_all(
+        "paths => paths.map(p => p.dataset.session)"
+    ) == ["1", "2", "3"]
+    expect(chart.locator(".legend-item")).to_have_count(3)
+    expect(page.locator(".summary-lines li").first).to_contain_text("PIE severity")
+    redness_shape = chart.locator("path.curve").first.get_attribute("d")
+    page.screenshot(path=screenshots / "01-timeline-redness.png", full_page=True)
+
+    # Switching the metric redraws the chart at once (the select submits itself).
+    page.get_by_label("Show").select_option("lab_a")
+    page.wait_for_url(re.compile(r"metric=lab_a"))
+    chart = page.locator("svg.recovery-chart")
+    expect(chart.locator("title").first).to_contain_text("Measured redness (a*)")
+    expect(chart.locator("path.curve")).to_have_count(3)
+    assert chart.locator("path.curve").first.get_attribute("d") != redness_shape
+    expect(page.get_by_text("Indicative only: the colour depends on the light.")).to_be_visible()
+    page.screenshot(path=screenshots / "02-timeline-measured-redness.png", full_page=True)
+
+    # A photo in the strip opens full size.
+    strip_photo = page.locator(".timeline-strip img").first
+    strip_photo.scroll_into_view_if_needed()
+    assert strip_photo.evaluate("img => img.complete && img.naturalWidth > 0")
+
+    page.get_by_role("link", name="Compare photos").tap()
+    expect(page.get_by_role("heading", name="Compare two photos")).to_be_visible()
+    first = page.get_by_label("First photo")
+    second = page.get_by_label("Second photo")
+    # Defaults: the same day after the first and the latest session.
+    first_text = first.locator("option:checked").inner_text()
+    second_text = second.locator("option:checked").inner_text()
+    day_first = re.search(r"day (\d+) after session 1", first_text)
+    day_latest = re.search(r"day (\d+) after session 3", second_text)
+    assert day_first and day_latest and day_first.group(1) == day_latest.group(1)
+
+    overlay = page.locator("[data-overlay]")
+    expect(overlay).to_be_visible()
+    split = "el => getComputedStyle(el).getPropertyValue('--split').trim()"
+    assert overlay.evaluate(split) == "50%"
+    page.get_by_label(re.compile("Slide to compare")).fill("20")
+    assert overlay.evaluate(split) == "20%"
+    clip = page.locator(".overlay-over").evaluate("el => getComputedStyle(el).clipPath")
+    assert "20%" in clip
+    page.locator(".overlay-frame").scroll_into_view_if_needed()
+    page.screenshot(path=screenshots / "03-compare-slider.png", full_page=True)
+
+    # Pick any two photos of the area.
+    oldest = first.locator("option").last.inner_text()
+    first.select_option(label=oldest)
+    page.get_by_role("button", name="Compare", exact=True).tap()
+    expect(page.get_by_label("First photo").locator("option:checked")).to_have_text(oldest)
+    expect(page.locator(".side-by-side figcaption").first).to_contain_text(oldest[:11])
+    assert not errors, errors
