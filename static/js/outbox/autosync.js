@@ -8,10 +8,11 @@ const MAX_PAUSE_MS = 5 * 60 * 1000;
 let pause = 2000;
 let timer = null;
 
-async function attempt() {
+// Sync now; on failure, schedule the next try. Returns the sync's result (see sync.js).
+export async function syncNow() {
   clearTimeout(timer);
   timer = null;
-  if (!navigator.onLine) return;
+  if (!navigator.onLine) return { sent: [], stopped: "network" };
   let result;
   try {
     result = await syncOutbox();
@@ -20,25 +21,26 @@ async function attempt() {
   }
   if (result.stopped === "network") {
     // Retry with backoff (with jitter so many phones do not come back at the same moment).
-    timer = setTimeout(attempt, pause * (0.5 + Math.random() / 2));
+    timer = setTimeout(syncNow, pause * (0.5 + Math.random() / 2));
     pause = Math.min(MAX_PAUSE_MS, pause * 2);
     requestBackgroundSync();
-    return;
+    return result;
   }
   pause = 2000;
   const items = await queue.all();
   const next = Math.min(...items.filter((item) => item.state !== "rejected")
     .map((item) => item.next_attempt_at || 0));
   if (Number.isFinite(next) && next > Date.now() && result.stopped !== "auth") {
-    timer = setTimeout(attempt, next - Date.now() + 50);
+    timer = setTimeout(syncNow, next - Date.now() + 50);
   }
+  return result;
 }
 
 if ("indexedDB" in self) {
-  window.addEventListener("online", () => { pause = 2000; attempt(); });
+  window.addEventListener("online", () => { pause = 2000; syncNow(); });
   document.addEventListener("visibilitychange", () => {
-    if (document.visibilityState === "visible") attempt();
+    if (document.visibilityState === "visible") syncNow();
   });
-  window.addEventListener("skinlog-sync-now", attempt);
-  attempt();
+  window.addEventListener("skinlog-sync-now", () => syncNow());
+  syncNow();
 }

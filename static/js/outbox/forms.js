@@ -3,7 +3,8 @@
 // ?outbox=<seq> re-opens a queued item to fix it; ?date=YYYY-MM-DD picks the day offline.
 import * as queue from "./queue.js";
 import { shrinkPhoto } from "./photos.js";
-import { requestBackgroundSync, syncOutbox } from "./sync.js";
+import { syncNow } from "./autosync.js";
+import { requestBackgroundSync } from "./sync.js";
 
 const ONLINE_WAIT_MS = 20000;
 const account = document.querySelector('meta[name="skinlog-account"]')?.content || "";
@@ -196,7 +197,7 @@ async function saveAndUpload(form, kind, state) {
     "Saved on this phone. It uploads by itself when you are back online."]);
   if (!navigator.onLine) { saved(); return; }
   const timeout = new Promise((resolve) => { setTimeout(resolve, ONLINE_WAIT_MS, null); });
-  const result = await Promise.race([syncOutbox().catch(() => null), timeout]);
+  const result = await Promise.race([syncNow().catch(() => null), timeout]);
   const still = await queue.get(seq);
   const sent = result && result.sent.find((done) => done.seq === seq);
   if (!still && sent) { afterUpload(kind, sent.uuid, body); return; }
