@@ -213,4 +213,4 @@ def test_key_photos_keep_the_baseline_and_the_key_days_of_each_cycle():
     ]
     items += [photo(f"1-{n}", S1 + timedelta(days=n), 1, n) for n in range(42)]
     chosen = [item.uuid for item in key_photos(items)]
-    assert chosen == ["b1", "1-0", "1-1", "1-3", "1-7", "1-14", "1-28", "1-41"]
+    assert chosen == ["b1", "1-0", "1-3", "1-7", "1-14", "1-28"]

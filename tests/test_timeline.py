@@ -106,6 +106,20 @@ def test_other_users_photos_never_appear(logged_in, other_client, app, user):
     assert other_client.get("/timeline").status_code == 200
 
 
+def test_compare_any_two_photos_by_date(logged_in, app, user):
+    history(app, user, days=60, sessions=2, session_every=30)
+    start = TODAY - timedelta(days=59)
+    page = logged_in.get(
+        f"/compare?area=right_cheek&a_date={start.isoformat()}&b_date={TODAY.isoformat()}"
+    ).get_data(as_text=True)
+    assert f"Showing {start:%d %b %Y}: before first session" in page
+    assert f"Showing {TODAY:%d %b %Y}: day 22 after session 2" in page
+    default = logged_in.get("/compare").get_data(as_text=True)
+    assert re.search(
+        r"Showing .*: day (\d+) after session 1.*Showing .*: day \1 after session 2", default, re.S
+    )
+
+
 def test_constant_number_of_queries_however_long_the_history(logged_in, app, user, count_queries):
     history(app, user, days=30, sessions=1)
     with count_queries() as short:

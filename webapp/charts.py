@@ -180,7 +180,9 @@ def recovery_chart_svg(
         y_low, y_high, y_step = nice_range(values)
     last_day = max_day or max((curve.last_day for curve in curves), default=28)
     last_day = max(7, min(CYCLE_MAX_DAYS, last_day))
-    x_ticks = [day for day in range(0, last_day + 1, 7)]
+    x_ticks = list(range(0, last_day + 1, 7))
+    if last_day - x_ticks[-1] >= 3:
+        x_ticks.append(last_day)  # where the cycle ends, unless too close to the last week
     frame = _Frame(width, height, 34, 10, 22, 36, 0, last_day, y_low, y_high)
     body = _axes(
         frame,

@@ -11,6 +11,7 @@ import bisect
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 
 @dataclass(frozen=True)
@@ -213,14 +214,12 @@ def series_rows(
 ) -> list[SeriesRow]:
     ordered_days = sorted(days, key=lambda item: item.date)
     grouped = _by_cycle(session_cycles, ordered_days)
+    rated = [record for record in ordered_days if record.get("redness") is not None]
+    rated_dates = [record.date for record in rated]
     rows = []
     for cycle in session_cycles:
-        before = [
-            record
-            for record in ordered_days
-            if record.date < cycle.date and record.get("redness") is not None
-        ]
-        baseline = before[-1] if before else None
+        index = bisect.bisect_left(rated_dates, cycle.date)
+        baseline = rated[index - 1] if index else None
         baseline_value = baseline.get("redness") if baseline else None
         redness = [
             (day, float(value))
@@ -320,12 +319,12 @@ def summary_lines(
 # --- Photos --------------------------------------------------------------------------------------
 
 # The photo strip shows, per cycle, the photo nearest each of these days; the rest are a tap away.
-KEY_DAYS = (0, 1, 3, 7, 14, 28, 42)
+KEY_DAYS = (0, 3, 7, 14, 28)
 
 
-@dataclass(frozen=True)
-class PhotoItem:
-    """A photo as the timeline shows it: plain data, so any view can give it its own URLs."""
+class PhotoItem(NamedTuple):
+    """A photo as the timeline shows it: plain data, so any view can give it its own URLs.
+    (A named tuple: a two-year history has thousands, and these are cheap to make.)"""
 
     uuid: str
     area: str
@@ -339,11 +338,16 @@ class PhotoItem:
     lab_a: float | None = None
     lab_b: float | None = None
     ita_deg: float | None = None
-    region: tuple[float, float, float, float] | None = None
+    region: Sequence[float] | None = None
 
     @property
     def alignment(self) -> Alignment:
         return Alignment(self.session_number, self.days_since_session)
+
+    @property
+    def short_label(self) -> str:
+        """'day 3' after a session, 'before' the first one."""
+        return "before" if self.session_number is None else f"day {self.days_since_session}"
 
     def rendition_key(self, rendition: str) -> str:
         return f"{self.storage_key}/{rendition}.jpg"
@@ -356,17 +360,18 @@ def key_photos(items: Sequence[PhotoItem], key_days: Sequence[int] = KEY_DAYS) -
     baseline = [item for item in items if item.session_number is None]
     if baseline:
         chosen[baseline[-1].uuid] = baseline[-1]
-    by_session: dict[int, list[PhotoItem]] = {}
+    by_session: dict[int, dict[int, PhotoItem]] = {}
     for item in items:
-        if item.session_number is not None:
-            by_session.setdefault(item.session_number, []).append(item)
-    for cycle_items in by_session.values():
+        if item.session_number is not None and item.days_since_session is not None:
+            # The first photo of each day (items are oldest first).
+            by_session.setdefault(item.session_number, {}).setdefault(item.days_since_session, item)
+    for by_day in by_session.values():
+        days = sorted(by_day)
         for target in key_days:
-            best = min(
-                cycle_items,
-                key=lambda item: (abs((item.days_since_session or 0) - target), item.date),
-            )
-            chosen.setdefault(best.uuid, best)
+            index = bisect.bisect_left(days, target)
+            near = [days[i] for i in (index - 1, index) if 0 <= i < len(days)]
+            best = min(near, key=lambda day: (abs(day - target), day))
+            chosen.setdefault(by_day[best].uuid, by_day[best])
     return sorted(chosen.values(), key=lambda item: (item.date, item.uuid))
 
 

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from playwright.sync_api import expect
 
 from webapp.demo import create_demo_account
 
 
-def test_timeline_curves_metric_switch_and_compare_slider(
-    live_app, live_server, page, screenshots
-):
+def test_timeline_curves_metric_switch_and_compare_slider(live_app, live_server, page, screenshots):
     with live_app.app_context():
         create_demo_account("alex@example.com", "demo-password", days=45)
     errors: list[str] = []
@@ -52,11 +51,9 @@ def test_timeline_curves_metric_switch_and_compare_slider(
 
     page.get_by_role("link", name="Compare photos").tap()
     expect(page.get_by_role("heading", name="Compare two photos")).to_be_visible()
-    first = page.get_by_label("First photo")
-    second = page.get_by_label("Second photo")
     # Defaults: the same day after the first and the latest session.
-    first_text = first.locator("option:checked").inner_text()
-    second_text = second.locator("option:checked").inner_text()
+    first_text = page.locator("#compare-a-shown").inner_text()
+    second_text = page.locator("#compare-b-shown").inner_text()
     day_first = re.search(r"day (\d+) after session 1", first_text)
     day_latest = re.search(r"day (\d+) after session 3", second_text)
     assert day_first and day_latest and day_first.group(1) == day_latest.group(1)
@@ -72,10 +69,11 @@ def test_timeline_curves_metric_switch_and_compare_slider(
     page.locator(".overlay-frame").scroll_into_view_if_needed()
     page.screenshot(path=screenshots / "03-compare-slider.png", full_page=True)
 
-    # Pick any two photos of the area.
-    oldest = first.locator("option").last.inner_text()
-    first.select_option(label=oldest)
+    # Pick any two photos of the area, by date.
+    oldest = page.get_by_label("First photo: date").get_attribute("min")
+    page.get_by_label("First photo: date").fill(oldest)
     page.get_by_role("button", name="Compare", exact=True).tap()
-    expect(page.get_by_label("First photo").locator("option:checked")).to_have_text(oldest)
-    expect(page.locator(".side-by-side figcaption").first).to_contain_text(oldest[:11])
+    expect(page.get_by_label("First photo: date")).to_have_value(oldest)
+    shown = page.locator(".side-by-side figcaption").first
+    expect(shown).to_contain_text(date.fromisoformat(oldest).strftime("%d %b %Y"))
     assert not errors, errors

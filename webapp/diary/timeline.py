@@ -7,6 +7,8 @@ share view can render them with its own photo URLs.
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -89,13 +91,8 @@ def compare():
     pair = timeline.default_pair(area)
     if pair:
         left, right = pair
-    chosen_left = request.args.get("a")
-    chosen_right = request.args.get("b")
-    by_uuid = {item.uuid: item for item in candidates}
-    if chosen_left in by_uuid:
-        left = by_uuid[chosen_left]
-    if chosen_right in by_uuid:
-        right = by_uuid[chosen_right]
+    left = _chosen(candidates, "a") or left
+    right = _chosen(candidates, "b") or right
     return render_template(
         "timeline/compare.html",
         timeline=timeline,
@@ -106,6 +103,21 @@ def compare():
         photo_url=photo_url_function(),
         region_url=lambda photo: url_for("diary.photo_region", photo_uuid=photo.uuid),
     )
+
+
+def _chosen(candidates, name: str):
+    """The photo picked as `name`: by id (links), or the one nearest the date picked (the form)."""
+    wanted = request.args.get(name)
+    for item in candidates:
+        if item.uuid == wanted:
+            return item
+    try:
+        day = date.fromisoformat(request.args.get(f"{name}_date") or "")
+    except ValueError:
+        return None
+    if not candidates:
+        return None
+    return min(candidates, key=lambda item: (abs((item.date - day).days), item.date))
 
 
 @bp.route("/photos/<photo_uuid>/region", methods=["GET", "POST"])
