@@ -2,6 +2,16 @@
 
 CSRF protection stays on in tests. The test client adds a fresh token to unsafe requests the way the
 real pages and the offline client do; pass `csrf=False` to send a request without one.
+
+Which database and photo store the apps under test use (`make test` runs the suite all three ways):
+
+* default: an SQLite file and a photo folder in each test's own instance folder;
+* TEST_DATABASE=postgresql: a throw-away PostgreSQL cluster started once per run
+  (tests/pg_server.py), one fresh schema per app; or TEST_DATABASE_URL=postgresql+psycopg://... to
+  use a server of your own (also one schema per app, dropped at the end);
+* TEST_PHOTO_STORAGE=s3: moto's standalone S3 server over HTTP on loopback, started once per run
+  (tests/s3_server.py; TEST_S3_ENDPOINT_URL names another), one bucket, a prefix per app. Any other
+  value of TEST_PHOTO_STORAGE is used as PHOTO_STORAGE as it stands.
 """
 
 from __future__ import annotations
@@ -9,6 +19,8 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import uuid
+import weakref
 from collections.abc import Iterator
 from datetime import date
 
@@ -17,6 +29,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
+from tests import pg_server, s3_server
 from tests.photo_factory import make_photo
 from webapp import create_app
 from webapp.extensions import db
@@ -39,20 +52,88 @@ class CSRFClient(FlaskClient):
         return super().open(*args, **kwargs)
 
 
+class _Services:
+    """Servers started at most once per run, on first use, and stopped when pytest ends."""
+
+    def __init__(self) -> None:
+        self.stack = contextlib.ExitStack()
+        self.postgres_url: str | None = None
+        self.own_postgres = False
+        self.schemas: list[str] = []
+        self.s3: tuple[str, str] | None = None  # (endpoint URL, bucket)
+
+    def database_url(self, instance_path: str) -> str:
+        wanted = os.environ.get("TEST_DATABASE_URL", "")
+        if not wanted and os.environ.get("TEST_DATABASE", "sqlite") == "postgresql":
+            if self.postgres_url is None:
+                self.postgres_url = self.stack.enter_context(pg_server.postgres_server())
+                self.own_postgres = True
+            wanted = self.postgres_url
+        if not wanted:
+            return "sqlite:///" + os.path.join(instance_path, "test.sqlite3")
+        if wanted.startswith("postgresql"):
+            schema, url = pg_server.new_schema(wanted)
+            self.schemas.append(schema)
+            if not self.own_postgres and len(self.schemas) == 1:
+                self.stack.callback(lambda: pg_server.drop_schemas(wanted, self.schemas))
+            return url
+        return wanted
+
+    def photo_storage(self) -> dict[str, object]:
+        wanted = os.environ.get("TEST_PHOTO_STORAGE", "")
+        if wanted != "s3":
+            return {"PHOTO_STORAGE": wanted}
+        if self.s3 is None:
+            endpoint = self.stack.enter_context(s3_server.moto_s3_server())
+            # boto3 in the app reads these; dummy values, never a developer's real credentials.
+            os.environ.update(s3_server.credentials_env())
+            os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+            bucket = f"skinlog-test-{uuid.uuid4().hex[:12]}"
+            s3_server.make_bucket(endpoint, bucket)
+            self.stack.callback(s3_server.remove_bucket, endpoint, bucket)
+            self.s3 = (endpoint, bucket)
+        endpoint, bucket = self.s3
+        return {"PHOTO_STORAGE": f"s3://{bucket}/t{uuid.uuid4().hex}", "S3_ENDPOINT_URL": endpoint}
+
+
+_services = _Services()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    _services.stack.close()
+
+
 def settings_for_tests(instance_path: str) -> dict[str, object]:
     """Settings for an app under test: its own instance folder, cheap hashing, no shared state."""
     return {
         "TESTING": True,
         "INSTANCE_PATH": instance_path,
         "SECRET_KEY": os.urandom(16).hex(),
-        "SQLALCHEMY_DATABASE_URI": os.environ.get("TEST_DATABASE_URL")
-        or "sqlite:///" + os.path.join(instance_path, "test.sqlite3"),
-        "PHOTO_STORAGE": os.environ.get("TEST_PHOTO_STORAGE", ""),
+        "SQLALCHEMY_DATABASE_URI": _services.database_url(instance_path),
+        **_services.photo_storage(),
         "ARGON2_TIME_COST": 1,
         "ARGON2_MEMORY_KIB": 8,
         "LOGIN_RATE_LIMIT": "1000 per minute",
         "RATELIMIT_STORAGE_URI": "memory://",
     }
+
+
+# Every engine a test's apps opened, so their pooled connections are closed when the test ends
+# even if the test made an app without disposing it (psycopg warns about unclosed connections).
+_engines: weakref.WeakSet[sa.engine.Engine] = weakref.WeakSet()
+
+
+@sa.event.listens_for(sa.engine.Engine, "engine_connect")
+def _remember_engine(connection: sa.engine.Connection) -> None:
+    _engines.add(connection.engine)
+
+
+@pytest.fixture(autouse=True)
+def _close_database_connections() -> Iterator[None]:
+    yield
+    for engine in list(_engines):
+        engine.dispose()
+    _engines.clear()
 
 
 @pytest.fixture
