@@ -77,3 +77,33 @@ def test_timeline_curves_metric_switch_and_compare_slider(live_app, live_server,
     shown = page.locator(".side-by-side figcaption").first
     expect(shown).to_contain_text(date.fromisoformat(oldest).strftime("%d %b %Y"))
     assert not errors, errors
+
+
+def test_drag_a_region_on_a_photo_and_measure_it_again(live_app, live_server, page, screenshots):
+    with live_app.app_context():
+        create_demo_account("alex@example.com", "demo-password", days=3)
+    page.goto(f"{live_server.url}/login")
+    page.get_by_label("Email").fill("alex@example.com")
+    page.get_by_label("Password").fill("demo-password")
+    page.get_by_role("button", name="Log in").tap()
+    page.get_by_role("link", name="Entries", exact=True).tap()
+    page.locator(".entry-item a").first.tap()
+    page.get_by_role("link", name="Choose the measured region").first.tap()
+    expect(page.get_by_text("the centre (default)", exact=True)).to_be_visible()
+    before = page.locator(".facts dd").nth(2).inner_text()
+
+    picker = page.locator("[data-region-picker]")
+    box = picker.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.1, box["y"] + box["height"] * 0.1)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.4, steps=5)
+    page.mouse.up()
+    assert 8 <= float(page.get_by_label("Left").input_value()) <= 12
+    assert 38 <= float(page.get_by_label("Bottom").input_value()) <= 42
+    assert float(page.locator("[data-region-box]").get_attribute("width")) > 15
+    page.screenshot(path=screenshots / "01-region-dragged.png", full_page=True)
+    page.get_by_role("button", name="Measure this region").tap()
+    expect(page.get_by_text("Measured again")).to_be_visible()
+    expect(page.get_by_text("your choice", exact=True)).to_be_visible()
+    assert page.locator(".facts dd").nth(2).inner_text() != before
+    page.screenshot(path=screenshots / "02-region-measured.png", full_page=True)
