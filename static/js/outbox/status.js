@@ -34,6 +34,7 @@ function describe(item) {
 function rejectedRow(item) {
   const fixUrl = `${item.kind === "entry" ? "/log" : "/sessions/new"}?outbox=${item.seq}`;
   const problems = Object.entries(item.error.fields || {})
+    .filter(([, problem]) => problem !== item.error.message)
     .map(([field, problem]) => `${field.replace(/^ratings\./, "")}: ${problem}`).join("; ");
   const discard = async () => {
     if (!window.confirm(`Discard “${describe(item)}” from this phone? It was not uploaded.`)) return;
