@@ -8,6 +8,7 @@ and the daily ratings. No Flask here: the caller passes the records and the phot
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -174,8 +175,12 @@ def build_report_pdf(
         pdf.cell(0, 6, "No sessions in this period.", new_x="LMARGIN", new_y="NEXT")
 
     for title, svg in charts:
+        size = re.search(r'viewBox="0 0 ([0-9.]+) ([0-9.]+)"', svg)
+        height = pdf.epw * float(size.group(2)) / float(size.group(1)) if size else 100
+        if pdf.will_page_break(height + 12):
+            pdf.add_page()  # keep a chart with its heading
         pdf.heading(title)
-        pdf.image(io.BytesIO(svg.encode()), w=pdf.epw)
+        pdf.image(io.BytesIO(_svg_for_pdf(svg).encode()), w=pdf.epw)
 
     if link.include_photos:
         _photo_pairs_section(pdf, photo_pairs(entries, calendar), store)
@@ -259,6 +264,16 @@ def _photo_pairs_section(pdf: _Report, pairs: list[PhotoPair], store: PhotoStore
             )
             + 8
         )
+
+
+# fpdf2 draws SVG text with its core fonts, which know Latin-1 only.
+_TYPOGRAPHY = str.maketrans({"–": "-", "—": "-", "−": "-", "‘": "'", "’": "'", "“": '"', "”": '"'})
+
+
+def _svg_for_pdf(svg: str) -> str:
+    """The chart as fpdf2 can draw it: Latin-1 text, no <title>/<desc> (for screen readers)."""
+    svg = re.sub(r"<(title|desc)\b[^>]*>.*?</\1>", "", svg, flags=re.DOTALL)
+    return svg.translate(_TYPOGRAPHY).encode("latin-1", "replace").decode("latin-1")
 
 
 def _value(value: int | None) -> str:

@@ -37,8 +37,12 @@ def test_patient_shares_then_revokes_and_dermatologist_sees_410(
     expect(dermatologist.get_by_role("heading", name="Progress of Alex Demo")).to_be_visible()
     expect(dermatologist.get_by_role("heading", name="Treatment sessions")).to_be_visible()
     photo = dermatologist.get_by_role("img", name=re.compile("Left cheek")).first
-    expect(photo).to_be_visible()
-    assert photo.evaluate("img => img.complete && img.naturalWidth > 0")
+    photo.scroll_into_view_if_needed()
+    dermatologist.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=photo.element_handle()
+    )
+    chart = dermatologist.get_by_role("img", name=re.compile("recovery after each session"))
+    expect(chart.locator("path.curve")).to_have_count(3)
     assert dermatologist.get_by_role("link", name="Account").count() == 0
     dermatologist.screenshot(path=screenshots / "02-dermatologist-view.png", full_page=True)
 

@@ -7,6 +7,7 @@ HTML page writes anything: one row in the view log per visit.
 
 from __future__ import annotations
 
+from datetime import date
 from urllib.parse import quote
 
 import segno
@@ -29,7 +30,9 @@ from ..models import Entry, Photo, ShareLink, ShareView, TreatmentSession, token
 from ..progress import SessionCalendar
 from ..responses import RENDITIONS, photo_response
 from ..templating import coarse_device
+from ..timeline import build_timeline
 from ..validation import Invalid
+from ..vocabulary import AREAS
 from . import bp
 
 # Guessing tokens is pointless (256 bits), but cheap to slow down: only misses count.
@@ -153,7 +156,62 @@ def public_view(token: str):
     link = _link_for(token)
     _log_visit(link)
     context = shared_content(link)
-    return render_template("share/view.html", link=link, token=token, **context)
+    timeline = _timeline_for(link)
+    area = request.args.get("area") if request.args.get("area") in AREAS else None
+    area = area or timeline.measure_area
+    left, right = timeline.default_pair(area) or (None, None)
+    left = _chosen(timeline, area, "a") or left
+    right = _chosen(timeline, area, "b") or right
+    return render_template(
+        "share/view.html",
+        link=link,
+        token=token,
+        timeline=timeline,
+        photo_url=_photo_url_function(token),
+        area=area,
+        candidates=timeline.photos_by_area.get(area or "", []),
+        left=left,
+        right=right,
+        **context,
+    )
+
+
+def _timeline_for(link: ShareLink):
+    return build_timeline(
+        link.user,
+        date_from=link.date_from,
+        date_to=link.date_to,
+        include_photos=link.include_photos,
+        metric=request.args.get("metric", "redness"),
+        measure_area=request.args.get("area") if request.args.get("area") in AREAS else None,
+    )
+
+
+def _chosen(timeline, area: str | None, name: str):
+    """The photo the viewer picked as `name` ("a" or "b"): by id, or nearest to a date."""
+    candidates = timeline.photos_by_area.get(area or "", [])
+    picked = timeline.find_photo(request.args.get(name, ""))
+    if picked is not None and picked.area == area:
+        return picked
+    try:
+        day = date.fromisoformat(request.args.get(f"{name}_date") or "")
+    except ValueError:
+        return None
+    if not candidates:
+        return None
+    return min(candidates, key=lambda item: (abs((item.date - day).days), item.date))
+
+
+def _photo_url_function(token: str):
+    """photo_url(photo, rendition) for the shared view's own photo URLs (url_for once)."""
+    template = url_for(
+        "share.public_photo", token=token, photo_uuid="0photo0", rendition="0rendition0"
+    )
+
+    def photo_url(photo, rendition: str) -> str:
+        return template.replace("0photo0", photo.uuid).replace("0rendition0", rendition)
+
+    return photo_url
 
 
 @bp.get("/s/<token>/photos/<photo_uuid>/<rendition>.jpg")
@@ -185,9 +243,18 @@ def public_report(token: str):
 
     link = _link_for(token)
     context = shared_content(link)
+    timeline = _timeline_for(link)
+    charts = []
+    if timeline.sessions:
+        charts = [
+            ("Recovery after each session", timeline.recovery_chart("pdf-recovery")),
+            ("Across the series", timeline.series_chart("pdf-series")),
+        ]
     pdf = build_report_pdf(
         link=link,
         store=current_app.extensions["photo_store"],
+        charts=charts,
+        summary=" ".join(timeline.summary),
         **context,
     )
     today = utcnow().date().isoformat()
