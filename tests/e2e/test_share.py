@@ -44,6 +44,12 @@ def test_patient_shares_then_revokes_and_dermatologist_sees_410(
     chart = dermatologist.get_by_role("img", name=re.compile("recovery after each session"))
     expect(chart.locator("path.curve")).to_have_count(3)
     assert dermatologist.get_by_role("link", name="Account").count() == 0
+    slider = dermatologist.get_by_label(re.compile("Slide to compare"))
+    slider.fill("20")
+    split = dermatologist.locator("[data-overlay]").evaluate(
+        "el => el.style.getPropertyValue('--split')"
+    )
+    assert split == "20%"
     dermatologist.screenshot(path=screenshots / "02-dermatologist-view.png", full_page=True)
 
     patient.get_by_role("link", name="Back to your links").tap()
