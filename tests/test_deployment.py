@@ -1,0 +1,89 @@
+"""The app as deployed: gunicorn workers that share only the database, the photo store and Redis.
+
+These start real servers (gunicorn, redis-server) on loopback. The suite's other tests already run
+against whichever database and photo store the run selected (see tests/conftest.py); the first test
+here proves the selection took effect, so a PostgreSQL or S3 pass cannot silently test SQLite.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+from flask_migrate import upgrade
+
+from tests.conftest import settings_for_tests
+from tests.servers import gunicorn_server, redis_server, server_env
+from webapp import create_app
+from webapp.extensions import db
+from webapp.storage import LocalPhotoStore, S3PhotoStore
+
+
+def test_the_run_uses_the_selected_database_and_photo_store(app):
+    with app.app_context():
+        dialect = db.engine.dialect.name
+    wanted_db = os.environ.get("TEST_DATABASE", "sqlite")
+    if not os.environ.get("TEST_DATABASE_URL"):
+        assert dialect == wanted_db
+    store = app.extensions["photo_store"]
+    if os.environ.get("TEST_PHOTO_STORAGE") == "s3":
+        assert isinstance(store, S3PhotoStore)
+        assert store.client.meta.endpoint_url.startswith("http://127.0.0.1:")
+    elif not os.environ.get("TEST_PHOTO_STORAGE"):
+        assert isinstance(store, LocalPhotoStore)
+
+
+def migrated_settings(instance: Path, **overrides: object) -> dict[str, object]:
+    """Settings for a server process, with the database built by the migrations (as deployed)."""
+    settings = settings_for_tests(str(instance))
+    settings.update(overrides)
+    app = create_app(settings)
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return settings
+
+
+def attempt_login(base_url: str) -> int:
+    with requests.Session() as browser:
+        token = browser.get(f"{base_url}/api/v1/csrf", timeout=30).json()["csrf_token"]
+        response = browser.post(
+            f"{base_url}/login",
+            data={"email": "nobody@example.com", "password": "wrong password", "csrf_token": token},
+            headers={"Connection": "close"},
+            timeout=30,
+            allow_redirects=False,
+        )
+        return response.status_code
+
+
+def test_login_rate_limit_holds_across_gunicorn_workers(tmp_path):
+    """4 workers, one limit: with Redis as the store, 5 per minute means 5, not 5 per worker."""
+    with redis_server() as redis_url:
+        settings = migrated_settings(
+            tmp_path / "instance",
+            LOGIN_RATE_LIMIT="5 per minute",
+            RATELIMIT_STORAGE_URI=redis_url,
+            # The production cost, so a login keeps its worker busy and the next goes elsewhere.
+            ARGON2_TIME_COST=3,
+            ARGON2_MEMORY_KIB=64 * 1024,
+        )
+        # Sync workers take one connection at a time, so concurrent attempts spread over all four
+        # (a gthread worker may accept them all); the access log names the worker of each.
+        extra_args = ("--worker-class", "sync", "--access-logformat", "%(p)s %(m)s %(U)s %(s)s")
+        env = {**server_env(settings), "GUNICORN_ACCESS_LOG": str(tmp_path / "access.log")}
+        with (
+            gunicorn_server(env, workers=4, extra_args=extra_args) as server,
+            ThreadPoolExecutor(max_workers=10) as pool,
+        ):
+            statuses = list(pool.map(attempt_login, [server.url] * 24))
+    assert sorted(statuses) == [422] * 5 + [429] * 19
+    served_by = {
+        line.split()[0]
+        for line in (tmp_path / "access.log").read_text().splitlines()
+        if re.search(r" POST /login ", line)
+    }
+    assert len(served_by) > 1, "every attempt landed on one worker: the test proved nothing"
