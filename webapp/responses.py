@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, request, stream_with_context
+from collections.abc import Callable
+from datetime import date
+
+from flask import Response, abort, request, stream_with_context, url_for
 
 from . import imaging
 from .models import Photo
@@ -27,3 +30,22 @@ def photo_response(store: PhotoStore, photo: Photo, rendition: str) -> Response:
     # Photos are immutable under their id: the sha256 of the full image is a strong validator.
     response.set_etag(f"{photo.sha256[:32]}-{rendition}")
     return response.make_conditional(request)
+
+
+def photo_url_builder(endpoint: str, **values: str) -> Callable[[object, str], str]:
+    """photo_url(photo, rendition) for `endpoint`: url_for once, then string replacement, since
+    a timeline page links hundreds of photos."""
+    template = url_for(endpoint, photo_uuid="0photo0", rendition="0rendition0", **values)
+
+    def photo_url(photo, rendition: str) -> str:
+        return template.replace("0photo0", photo.uuid).replace("0rendition0", rendition)
+
+    return photo_url
+
+
+def date_arg(name: str) -> date | None:
+    """A date from the query string, or None when absent or malformed."""
+    try:
+        return date.fromisoformat(request.args.get(name) or "")
+    except ValueError:
+        return None

@@ -94,6 +94,18 @@ class Timeline:
                     return item
         return None
 
+    def choose_photo(
+        self, area: str | None, photo_uuid: str | None, near: date | None
+    ) -> PhotoItem | None:
+        """A photo of `area` picked by id (links), else the one nearest a date (the form)."""
+        candidates = self.photos_by_area.get(area or "", [])
+        for item in candidates:
+            if item.uuid == photo_uuid:
+                return item
+        if near is None or not candidates:
+            return None
+        return min(candidates, key=lambda item: (abs((item.date - near).days), item.date))
+
     def recovery_chart(self, chart_id: str = "recovery") -> Markup:
         return charts.recovery_chart_svg(self.curves, self.metric, chart_id=chart_id)
 

@@ -7,31 +7,19 @@ share view can render them with its own photo URLs.
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from .. import imaging, records
 from ..models import Photo
+from ..responses import date_arg, photo_url_builder
 from ..timeline import build_timeline, remeasure_photo
 from ..vocabulary import AREAS
 from . import bp
 
-PHOTO_PLACEHOLDER = "0photo0"
-RENDITION_PLACEHOLDER = "0rendition0"
-
 
 def photo_url_function():
-    """photo_url(photo, rendition): url_for once, then string replacement (hundreds per page)."""
-    template = url_for("diary.photo", photo_uuid=PHOTO_PLACEHOLDER, rendition=RENDITION_PLACEHOLDER)
-
-    def photo_url(photo, rendition: str) -> str:
-        return template.replace(PHOTO_PLACEHOLDER, photo.uuid).replace(
-            RENDITION_PLACEHOLDER, rendition
-        )
-
-    return photo_url
+    return photo_url_builder("diary.photo")
 
 
 def _area_arg() -> str | None:
@@ -91,8 +79,8 @@ def compare():
     pair = timeline.default_pair(area)
     if pair:
         left, right = pair
-    left = _chosen(candidates, "a") or left
-    right = _chosen(candidates, "b") or right
+    left = _chosen(timeline, area, "a") or left
+    right = _chosen(timeline, area, "b") or right
     return render_template(
         "timeline/compare.html",
         timeline=timeline,
@@ -105,19 +93,9 @@ def compare():
     )
 
 
-def _chosen(candidates, name: str):
-    """The photo picked as `name`: by id (links), or the one nearest the date picked (the form)."""
-    wanted = request.args.get(name)
-    for item in candidates:
-        if item.uuid == wanted:
-            return item
-    try:
-        day = date.fromisoformat(request.args.get(f"{name}_date") or "")
-    except ValueError:
-        return None
-    if not candidates:
-        return None
-    return min(candidates, key=lambda item: (abs((item.date - day).days), item.date))
+def _chosen(timeline, area: str | None, name: str):
+    """The photo picked as `name` ("a" or "b") in the query string, if any."""
+    return timeline.choose_photo(area, request.args.get(name), date_arg(f"{name}_date"))
 
 
 @bp.route("/photos/<photo_uuid>/region", methods=["GET", "POST"])

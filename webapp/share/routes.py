@@ -7,7 +7,6 @@ HTML page writes anything: one row in the view log per visit.
 
 from __future__ import annotations
 
-from datetime import date
 from urllib.parse import quote
 
 import segno
@@ -28,7 +27,7 @@ from .. import sharing
 from ..extensions import db, limiter
 from ..models import Entry, Photo, ShareLink, ShareView, TreatmentSession, token_digest, utcnow
 from ..progress import SessionCalendar
-from ..responses import RENDITIONS, photo_response
+from ..responses import RENDITIONS, date_arg, photo_response, photo_url_builder
 from ..templating import coarse_device
 from ..timeline import build_timeline
 from ..validation import Invalid
@@ -160,14 +159,14 @@ def public_view(token: str):
     area = request.args.get("area") if request.args.get("area") in AREAS else None
     area = area or timeline.measure_area
     left, right = timeline.default_pair(area) or (None, None)
-    left = _chosen(timeline, area, "a") or left
-    right = _chosen(timeline, area, "b") or right
+    left = timeline.choose_photo(area, request.args.get("a"), date_arg("a_date")) or left
+    right = timeline.choose_photo(area, request.args.get("b"), date_arg("b_date")) or right
     return render_template(
         "share/view.html",
         link=link,
         token=token,
         timeline=timeline,
-        photo_url=_photo_url_function(token),
+        photo_url=photo_url_builder("share.public_photo", token=token),
         area=area,
         candidates=timeline.photos_by_area.get(area or "", []),
         left=left,
@@ -185,33 +184,6 @@ def _timeline_for(link: ShareLink):
         metric=request.args.get("metric", "redness"),
         measure_area=request.args.get("area") if request.args.get("area") in AREAS else None,
     )
-
-
-def _chosen(timeline, area: str | None, name: str):
-    """The photo the viewer picked as `name` ("a" or "b"): by id, or nearest to a date."""
-    candidates = timeline.photos_by_area.get(area or "", [])
-    picked = timeline.find_photo(request.args.get(name, ""))
-    if picked is not None and picked.area == area:
-        return picked
-    try:
-        day = date.fromisoformat(request.args.get(f"{name}_date") or "")
-    except ValueError:
-        return None
-    if not candidates:
-        return None
-    return min(candidates, key=lambda item: (abs((item.date - day).days), item.date))
-
-
-def _photo_url_function(token: str):
-    """photo_url(photo, rendition) for the shared view's own photo URLs (url_for once)."""
-    template = url_for(
-        "share.public_photo", token=token, photo_uuid="0photo0", rendition="0rendition0"
-    )
-
-    def photo_url(photo, rendition: str) -> str:
-        return template.replace("0photo0", photo.uuid).replace("0rendition0", rendition)
-
-    return photo_url
 
 
 @bp.get("/s/<token>/photos/<photo_uuid>/<rendition>.jpg")
