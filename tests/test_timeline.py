@@ -206,3 +206,16 @@ def test_region_change_needs_csrf(logged_in, app, user):
     photo = upload_photo(logged_in, app, user)
     response = logged_in.post(f"/photos/{photo.uuid}/region", data={"reset": "1"}, csrf=False)
     assert response.status_code == 400
+
+
+def test_measured_metrics_offer_a_choice_of_photographed_area(logged_in, app, user):
+    from tests.history_factory import add_history
+
+    with app.app_context():
+        add_history(user.id, days=30, session_every=14, sessions=2)
+    measured = logged_in.get("/timeline?metric=lab_a&area=right_cheek").get_data(as_text=True)
+    assert 'id="measure-area"' in measured
+    assert '<option value="right_cheek" selected>' in measured
+    assert "from the right cheek photos" in measured
+    rated = logged_in.get("/timeline?metric=redness").get_data(as_text=True)
+    assert 'id="measure-area"' not in rated
