@@ -79,7 +79,8 @@ def go_online(context) -> None:
 
 def wait_until_offline_ready(page) -> None:
     """The service worker controls the page and holds the pages needed to log offline."""
-    page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller")
+    # Functions, not expressions: Playwright evals expression strings, which our CSP forbids.
+    page.wait_for_function("() => Boolean(navigator.serviceWorker.controller)")
     page.wait_for_function(
         """async () => {
             const names = await caches.keys();
@@ -203,7 +204,8 @@ def test_a_photo_upload_replayed_after_a_dropped_answer_stores_one_photo(
         else:
             route.continue_()
 
-    page.route("**/api/v1/entries/*/photos/*", drop_first_answer)
+    # On the context: the service worker's Background Sync may be the one that uploads.
+    page.context.route("**/api/v1/entries/*/photos/*", drop_first_answer)
     photo = tmp_path / "cheek.jpg"
     photo.write_bytes(make_photo(1000, 800))
     page.goto(f"{base}/log")
@@ -351,9 +353,10 @@ def test_logout_asks_before_discarding_unsynced_items_then_clears_the_phone(
     gate.closed = True
     log_entry(page, base, TODAY, redness="4")
     gate.closed = False
+    # The upload keeps failing (the API is down), so the item stays. Registered before going
+    # online, on the context (the service worker's requests too), so no sync slips through.
+    page.context.route("**/api/v1/**", lambda route: route.fulfill(status=503, body="down"))
     go_online(page.context)
-    # The upload keeps failing (the server is down for the API), so the item stays.
-    page.route("**/api/v1/**", lambda route: route.fulfill(status=503, body="down"))
     page.goto(f"{base}/account")
     expect(waiting(page)).to_have_attribute("data-outbox-count", "1")
 
@@ -364,9 +367,9 @@ def test_logout_asks_before_discarding_unsynced_items_then_clears_the_phone(
         dialog.accept() if accept else dialog.dismiss()
 
     page.once("dialog", lambda dialog: answer(dialog, False))
-    page.get_by_role("button", name="Log out").tap()
+    with page.expect_event("dialog"):
+        page.get_by_role("button", name="Log out").tap()
     expect(page).to_have_url(f"{base}/account")
-    page.wait_for_function("() => true")
     expect(waiting(page)).to_have_attribute("data-outbox-count", "1")
     assert questions and "not been uploaded" in questions[0]
 
