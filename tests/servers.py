@@ -183,3 +183,21 @@ def server_env(settings: dict[str, object]) -> dict[str, str]:
         "RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",
     }
     return {env: str(settings[key]) for key, env in names.items() if settings.get(key) is not None}
+
+
+def migrated_settings(instance: Path, **overrides: object) -> dict[str, object]:
+    """Test settings (tests/conftest.py) for a server process, with the schema built by running
+    the migrations, as a deployment does (`flask db upgrade`)."""
+    from flask_migrate import upgrade
+
+    from tests.conftest import settings_for_tests
+    from webapp import create_app
+    from webapp.extensions import db
+
+    settings = settings_for_tests(str(instance))
+    settings.update(overrides)
+    app = create_app(settings)
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return settings

@@ -10,14 +10,10 @@ from __future__ import annotations
 import os
 import re
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import requests
-from flask_migrate import upgrade
 
-from tests.conftest import settings_for_tests
-from tests.servers import gunicorn_server, redis_server, server_env
-from webapp import create_app
+from tests.servers import gunicorn_server, migrated_settings, redis_server, server_env
 from webapp.extensions import db
 from webapp.storage import LocalPhotoStore, S3PhotoStore
 
@@ -34,17 +30,6 @@ def test_the_run_uses_the_selected_database_and_photo_store(app):
         assert store.client.meta.endpoint_url.startswith("http://127.0.0.1:")
     elif not os.environ.get("TEST_PHOTO_STORAGE"):
         assert isinstance(store, LocalPhotoStore)
-
-
-def migrated_settings(instance: Path, **overrides: object) -> dict[str, object]:
-    """Settings for a server process, with the database built by the migrations (as deployed)."""
-    settings = settings_for_tests(str(instance))
-    settings.update(overrides)
-    app = create_app(settings)
-    with app.app_context():
-        upgrade()
-        db.engine.dispose()
-    return settings
 
 
 def attempt_login(base_url: str) -> int:
