@@ -3,7 +3,8 @@
 //
 //   install   pre-cache the app shell (static files, the offline page)
 //   activate  drop caches of other versions, take control of open pages
-//   fetch     navigations: network first, the cached page or the offline page without signal
+//   fetch     navigations: network first, the cached page or the offline page without signal;
+//             progress pages (timeline, entries) are kept as "offline copies", marked as such
 //             static files: cache first;   photos: network first, cached copy offline
 //             the API and everything else: straight to the network, never cached
 //   message   "warm-shell": keep fresh copies of the pages needed to log offline
@@ -29,6 +30,8 @@ const SHELL_FILES = [
 
 // Pages that work offline, and the URL whose copy serves them (one blank log form for any date).
 const SHELL_PAGES = { "/": "/", "/log": "/log?shell=1", "/sessions/new": "/sessions/new" };
+// Read-only pages kept as last seen, per URL, and shown offline with a notice that they are a copy.
+const READ_PAGES = ["/timeline", "/entries", "/compare", "/sessions"];
 
 self.addEventListener("install", (event) => {
   event.waitUntil((async () => {
@@ -73,12 +76,32 @@ async function handleNavigation(request) {
       const cache = await caches.open(PAGES_CACHE);
       await cache.put(shellKey, response.clone());
     }
+    if (READ_PAGES.includes(url.pathname) && response.ok && !response.redirected) {
+      const cache = await caches.open(PAGES_CACHE);
+      await cache.put(url.pathname + url.search, response.clone());
+    }
     return response;
   } catch {
     const cached = shellKey && await caches.match(shellKey, { cacheName: PAGES_CACHE });
-    return cached || (await caches.match("/offline", { cacheName: SHELL_CACHE }))
+    if (cached) return cached;
+    if (READ_PAGES.includes(url.pathname)) {
+      const copy = await caches.match(url.pathname + url.search, { cacheName: PAGES_CACHE })
+        || await caches.match(url.pathname, { cacheName: PAGES_CACHE });
+      if (copy) return markedAsOfflineCopy(copy);
+    }
+    return (await caches.match("/offline", { cacheName: SHELL_CACHE }))
       || new Response("Offline", { status: 503, headers: { "Content-Type": "text/plain" } });
   }
+}
+
+// Shows the page's hidden "offline copy" notice, with when the copy was made.
+async function markedAsOfflineCopy(response) {
+  const saved = new Date(response.headers.get("Date") || Date.now());
+  const when = saved.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  const html = (await response.text())
+    .replace("data-offline-copy hidden", "data-offline-copy")
+    .replace("<span data-offline-copy-time></span>", `<span data-offline-copy-time>${when}</span>`);
+  return new Response(html, { status: 200, headers: response.headers });
 }
 
 async function handleStatic(request) {

@@ -74,3 +74,18 @@ def test_series_chart_one_point_per_session_and_gaps_for_unknown_values():
     svg = parse(series_chart_svg([1, 2, 3], [ChartSeries("PIE", [3, None, 1])], low=0, high=4))
     assert len(svg.findall(f".//{SVG}circle")) == 2
     assert svg.find(f".//{SVG}path[@class='trend']").get("d").count("M") == 2
+
+
+def test_legend_items_do_not_overlap_and_wrap_inside_the_chart():
+    curves = [curve(1, [])] + [curve(number, [(0, 5)]) for number in range(2, 9)]
+    svg = parse(recovery_chart_svg(curves, METRICS["redness"]))
+    width = float(svg.get("viewBox").split()[2])
+    items = []
+    for item in svg.findall(f".//{SVG}g[@class='legend-item']"):
+        line, text = item.find(f"{SVG}line"), item.find(f"{SVG}text")
+        start = float(line.get("x1"))
+        end = float(text.get("x")) + len(text.text) * 6.0
+        items.append((float(line.get("y1")), start, end))
+    assert all(end <= width for _, _, end in items)
+    for (row_a, _, end_a), (row_b, start_b, _) in zip(items, items[1:], strict=False):
+        assert row_b > row_a or start_b > end_a, "items on one row must not overlap"

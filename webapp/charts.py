@@ -133,21 +133,28 @@ def _split(points: Sequence[tuple[float, float]]) -> list[list[tuple[float, floa
     return runs
 
 
+LEGEND_CHAR_WIDTH = 6.2  # an 11 px sans-serif character, generously: labels must not overlap
+
+
 def _legend(labels: Sequence[str], frame_width: int, top: int) -> tuple[list[str], int]:
-    per_row = max(1, (frame_width - 10) // 88)
+    """Legend items laid out in rows, each as wide as its label needs."""
     parts = []
+    x, row = 10.0, 0
     for index, label in enumerate(labels):
         colour, dash = series_style(index)
-        row, column = divmod(index, per_row)
-        x, y = 10 + column * 88, top + row * 18
+        item_width = 23 + len(label) * LEGEND_CHAR_WIDTH + 14
+        if x > 10 and x + item_width > frame_width:
+            x, row = 10.0, row + 1
+        y = top + row * 18
+        x = round(x, 1)
         dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
         parts.append(
             f'<g class="legend-item"><line x1="{x}" x2="{x + 18}" y1="{y}" y2="{y}" '
             f'stroke="{colour}" stroke-width="3"{dash_attr}/>'
             f'<text x="{x + 23}" y="{y}" dominant-baseline="middle">{escape(label)}</text></g>'
         )
-    rows = math.ceil(len(labels) / per_row) if labels else 0
-    return parts, rows * 18
+        x += item_width
+    return parts, (row + 1) * 18 if labels else 0
 
 
 def _svg(width: int, height: int, chart_id: str, title: str, desc: str, body: list[str], css: str):

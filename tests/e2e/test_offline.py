@@ -385,3 +385,28 @@ def test_logout_asks_before_discarding_unsynced_items_then_clears_the_phone(
     )
     assert left == {"items": 0, "pages": []}
     page.screenshot(path=screenshots / "01-logged-out.png", full_page=True)
+
+
+def test_timeline_seen_online_opens_offline_marked_as_a_copy(
+    page, server, gate, live_app, screenshots
+):
+    from webapp.demo import create_demo_account
+
+    with live_app.app_context():
+        create_demo_account("copy@example.com", PASSWORD, days=20)
+    login(page, server.url, "copy@example.com")
+    wait_until_offline_ready(page)
+    page.goto(f"{server.url}/timeline")
+    expect(page.locator("[data-offline-copy]")).to_be_hidden()
+    curves = page.locator("svg.chart path.curve").count()
+    assert curves >= 1
+
+    go_offline(page.context)
+    gate.closed = True
+    page.goto(f"{server.url}/timeline")
+    notice = page.locator("[data-offline-copy]")
+    expect(notice).to_be_visible()
+    expect(notice).to_contain_text("copy saved on this phone")
+    expect(page.locator("svg.chart path.curve")).to_have_count(curves)
+    page.screenshot(path=screenshots / "timeline-offline-copy.png", full_page=True)
+    assert gate.leaks == []
