@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 import xml.etree.ElementTree as ET
 from datetime import date
 
@@ -87,5 +88,5 @@ def test_legend_items_do_not_overlap_and_wrap_inside_the_chart():
         end = float(text.get("x")) + len(text.text) * 6.0
         items.append((float(line.get("y1")), start, end))
     assert all(end <= width for _, _, end in items)
-    for (row_a, _, end_a), (row_b, start_b, _) in zip(items, items[1:], strict=False):
+    for (row_a, _, end_a), (row_b, start_b, _) in pairwise(items):
         assert row_b > row_a or start_b > end_a, "items on one row must not overlap"
