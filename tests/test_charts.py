@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from itertools import pairwise
 import xml.etree.ElementTree as ET
 from datetime import date
+from itertools import pairwise
 
 from webapp.charts import ChartSeries, nice_range, recovery_chart_svg, series_chart_svg
 from webapp.progress import METRICS, Curve
