@@ -1,5 +1,8 @@
 """Flask extensions, created unbound so that create_app can bind them to any number of apps."""
 
+import sqlite3
+
+import sqlalchemy as sa
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -19,3 +22,18 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 # Limits are declared on the routes that need them (login, share tokens); none by default.
 limiter = Limiter(key_func=get_remote_address)
+
+
+@sa.event.listens_for(sa.engine.Engine, "connect")
+def _sqlite_settings(dbapi_connection, connection_record) -> None:
+    """SQLite, the embedded default: write-ahead log, so readers don't wait for writers and each
+    commit costs one fsync (synchronous=FULL keeps every acknowledged write durable); wait for a
+    lock held by another worker instead of failing; enforce foreign keys as PostgreSQL does."""
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
