@@ -128,12 +128,26 @@ def _remember_engine(connection: sa.engine.Connection) -> None:
     _engines.add(connection.engine)
 
 
+# PostgreSQL connections opened during a test. A live server's request thread can still hold one
+# when its test ends; it is closed here rather than left to the garbage collector.
+_psycopg_connections: list[object] = []
+
+
+@sa.event.listens_for(sa.pool.Pool, "connect")
+def _remember_connection(dbapi_connection: object, connection_record: object) -> None:
+    if type(dbapi_connection).__module__.startswith("psycopg"):
+        _psycopg_connections.append(dbapi_connection)
+
+
 @pytest.fixture(autouse=True)
 def _close_database_connections() -> Iterator[None]:
     yield
     for engine in list(_engines):
         engine.dispose()
     _engines.clear()
+    while _psycopg_connections:
+        with contextlib.suppress(Exception):
+            _psycopg_connections.pop().close()  # type: ignore[attr-defined]
 
 
 @pytest.fixture

@@ -112,7 +112,7 @@ def login(session: requests.Session, base: str, email: str) -> str:
             if response.status_code == 302:
                 # A new login is a new session: fetch the token that belongs to it.
                 return session.get(f"{base}/api/v1/csrf", timeout=30).json()["csrf_token"]
-        except requests.ConnectionError:
+        except requests.RequestException:  # reset, cut off mid-body, timeout
             pass
         time.sleep(0.1)
     raise AssertionError(f"{email} could not log in")
@@ -127,7 +127,7 @@ def sync(base: str, outbox: Outbox, photo: bytes, start: threading.Barrier) -> N
             for _attempt in range(MAX_ATTEMPTS):
                 try:
                     response = send(session, base, token, item, photo)
-                except requests.ConnectionError:
+                except requests.RequestException:  # reset, cut off mid-body, timeout
                     outbox.interrupted += 1
                     outbox.retries += 1
                     time.sleep(0.05)

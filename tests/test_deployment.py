@@ -13,7 +13,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
+from tests.conftest import CSRFClient, settings_for_tests
 from tests.servers import gunicorn_server, migrated_settings, redis_server, server_env
+from webapp import create_app
 from webapp.extensions import db
 from webapp.storage import LocalPhotoStore, S3PhotoStore
 
@@ -72,3 +74,38 @@ def test_login_rate_limit_holds_across_gunicorn_workers(tmp_path):
         if re.search(r" POST /login ", line)
     }
     assert len(served_by) > 1, "every attempt landed on one worker: the test proved nothing"
+
+
+def login_statuses(app, addresses: list[str]) -> list[int]:
+    client = app.test_client()
+    return [
+        client.post(
+            "/login",
+            data={"email": "nobody@example.com", "password": "wrong password"},
+            headers={"X-Forwarded-For": address},
+        ).status_code
+        for address in addresses
+    ]
+
+
+def test_behind_a_trusted_proxy_each_client_address_has_its_own_limit(tmp_path):
+    settings = settings_for_tests(str(tmp_path / "instance"))
+    settings.update(LOGIN_RATE_LIMIT="2 per minute", TRUSTED_PROXIES=1)
+    app = create_app(settings)
+    app.test_client_class = CSRFClient
+    with app.app_context():
+        db.create_all()
+    statuses = login_statuses(app, ["203.0.113.1"] * 3 + ["203.0.113.2"] * 2)
+    assert statuses == [422, 422, 429, 422, 422]
+
+
+def test_without_trusted_proxies_a_forwarded_address_is_ignored(tmp_path):
+    settings = settings_for_tests(str(tmp_path / "instance"))
+    settings.update(LOGIN_RATE_LIMIT="2 per minute")
+    app = create_app(settings)
+    app.test_client_class = CSRFClient
+    with app.app_context():
+        db.create_all()
+    # A client cannot dodge the limit by making up addresses.
+    statuses = login_statuses(app, ["203.0.113.1", "203.0.113.2", "203.0.113.3"])
+    assert statuses == [422, 422, 429]
