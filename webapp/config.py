@@ -51,6 +51,10 @@ def settings_from_environment(instance_path: str) -> dict[str, object]:
         "PHOTO_STORAGE": os.environ.get("PHOTO_STORAGE", ""),
         "S3_ENDPOINT_URL": os.environ.get("S3_ENDPOINT_URL") or None,
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # How many reverse proxies (load balancer, nginx) set X-Forwarded-For/-Proto in front of
+        # gunicorn. 0 trusts no header: behind a proxy every client would share its address, and
+        # one rate limit. Never more than there are: a client could then pick its own address.
+        "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
         # Uploads: up to 6 photos of 25 MB each plus form fields in one request.
         "MAX_CONTENT_LENGTH": 6 * 25 * 1024 * 1024 + 1024 * 1024,
         "MAX_FORM_MEMORY_SIZE": 1024 * 1024,
