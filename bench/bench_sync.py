@@ -23,6 +23,7 @@ Timings are wall-clock on whatever machine runs this; compare ratios, not second
 from __future__ import annotations
 
 import argparse
+import logging
 import re
 import sys
 import tempfile
@@ -128,6 +129,8 @@ def baseline(session: requests.Session, base: str, size: int) -> float:
 
 
 def main() -> None:
+    # One access-log line per request would drown the figures.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--entries", type=int, default=200)
     args = parser.parse_args()
