@@ -61,20 +61,72 @@ def _store():
     return current_app.extensions["photo_store"]
 
 
+class ApiError(Exception):
+    """An answer other than success; raised anywhere in a route, answered as JSON."""
+
+    def __init__(
+        self, status: int, message: str, code: str | None = None, fields: dict | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status, self.message, self.code, self.fields = status, message, code, fields
+
+
+NOT_FOUND = "Not found."
+
+
+@bp.errorhandler(ApiError)
+def api_error(error: ApiError):
+    return json_error(error.status, error.message, code=error.code, fields=error.fields)
+
+
+@bp.errorhandler(Invalid)
+def invalid_input(invalid: Invalid):
+    return json_error(422, "Some fields are not valid.", fields=invalid.fields)
+
+
+@bp.errorhandler(records.UuidTaken)
+def someone_elses_uuid(_: records.UuidTaken):
+    # Another user's UUID: the same answer as a UUID that does not exist.
+    return json_error(404, NOT_FOUND)
+
+
+@bp.errorhandler(imaging.ImageRejected)
+def rejected_photo(rejected: imaging.ImageRejected):
+    message = str(rejected)
+    return json_error(rejected.status, message, code=rejected.code, fields={"file": message})
+
+
 def _json_body():
     if not request.is_json:
-        return None, json_error(415, "Send JSON with Content-Type: application/json.")
+        raise ApiError(415, "Send JSON with Content-Type: application/json.")
     payload = request.get_json(silent=True)
     if payload is None:
-        return None, json_error(400, "The body is not valid JSON.", code="malformed_json")
-    return payload, None
+        raise ApiError(400, "The body is not valid JSON.", code="malformed_json")
+    return payload
 
 
-def _uuid_or_error(raw: str):
+def _uuid(raw: str) -> str:
     try:
-        return parse_uuid(raw), None
+        return parse_uuid(raw)
     except Invalid:
-        return None, json_error(404, "Not found.")
+        raise ApiError(404, NOT_FOUND) from None
+
+
+def _owned(model, raw_id: str, *, include_deleted: bool = False):
+    row = records.owned(model, current_user, _uuid(raw_id), include_deleted=include_deleted)
+    if row is None:
+        raise ApiError(404, NOT_FOUND)
+    return row
+
+
+def _timestamp_arg(name: str, status: int, message: str) -> datetime | None:
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    try:
+        return datetime.fromisoformat(raw.replace("Z", "+00:00")).astimezone(UTC)
+    except ValueError:
+        raise ApiError(status, message, fields={name: "invalid"}) from None
 
 
 def _photo_dict(photo: Photo) -> dict:
@@ -111,30 +163,15 @@ def _calendar() -> SessionCalendar:
 
 @bp.get("/entries/<entry_id>")
 def get_entry(entry_id: str):
-    entry_uuid, error = _uuid_or_error(entry_id)
-    if error:
-        return error
-    entry = records.owned(Entry, current_user, entry_uuid)
-    if entry is None:
-        return json_error(404, "Not found.")
-    return jsonify(entry_dict(entry, _calendar()))
+    return jsonify(entry_dict(_owned(Entry, entry_id), _calendar()))
 
 
 @bp.put("/entries/<entry_id>")
 def put_entry(entry_id: str):
-    entry_uuid, error = _uuid_or_error(entry_id)
-    if error:
-        return error
-    payload, error = _json_body()
-    if error:
-        return error
+    entry_uuid = _uuid(entry_id)
+    data = parse_entry(_json_body(), latest_date=records.latest_allowed_date())
     try:
-        data = parse_entry(payload, latest_date=records.latest_allowed_date())
         result = records.save_entry(current_user, entry_uuid, data)
-    except Invalid as invalid:
-        return json_error(422, "Some fields are not valid.", fields=invalid.fields)
-    except records.UuidTaken:
-        return json_error(404, "Not found.")
     except records.DateTaken as taken:
         response = json_error(
             409,
@@ -160,30 +197,14 @@ def delete_entry(entry_id: str):
 
 @bp.get("/sessions/<session_id>")
 def get_session(session_id: str):
-    session_uuid, error = _uuid_or_error(session_id)
-    if error:
-        return error
-    session = records.owned(TreatmentSession, current_user, session_uuid)
-    if session is None:
-        return json_error(404, "Not found.")
-    return jsonify(session.to_dict())
+    return jsonify(_owned(TreatmentSession, session_id).to_dict())
 
 
 @bp.put("/sessions/<session_id>")
 def put_session(session_id: str):
-    session_uuid, error = _uuid_or_error(session_id)
-    if error:
-        return error
-    payload, error = _json_body()
-    if error:
-        return error
-    try:
-        data = parse_session(payload, latest_date=records.latest_allowed_date())
-        result = records.save_session(current_user, session_uuid, data)
-    except Invalid as invalid:
-        return json_error(422, "Some fields are not valid.", fields=invalid.fields)
-    except records.UuidTaken:
-        return json_error(404, "Not found.")
+    session_uuid = _uuid(session_id)
+    data = parse_session(_json_body(), latest_date=records.latest_allowed_date())
+    result = records.save_session(current_user, session_uuid, data)
     return jsonify(result.row.to_dict()), 201 if result.created else 200
 
 
@@ -193,23 +214,10 @@ def delete_session(session_id: str):
 
 
 def _delete(model, raw_id: str):
-    row_uuid, error = _uuid_or_error(raw_id)
-    if error:
-        return error
-    row = records.owned(model, current_user, row_uuid, include_deleted=True)
-    if row is None:
-        return json_error(404, "Not found.")
-    stamp = None
-    raw_stamp = request.args.get("client_updated_at")
-    if raw_stamp:
-        try:
-            stamp = datetime.fromisoformat(raw_stamp.replace("Z", "+00:00")).astimezone(UTC)
-        except ValueError:
-            return json_error(
-                422,
-                "client_updated_at must be an ISO 8601 timestamp.",
-                fields={"client_updated_at": "must be an ISO 8601 timestamp"},
-            )
+    row = _owned(model, raw_id, include_deleted=True)
+    stamp = _timestamp_arg(
+        "client_updated_at", 422, "client_updated_at must be an ISO 8601 timestamp."
+    )
     records.delete_row(row, _store(), stamp)
     body = entry_dict(row, _calendar()) if isinstance(row, Entry) else row.to_dict()
     return jsonify(body)
@@ -220,55 +228,36 @@ def _delete(model, raw_id: str):
 
 @bp.put("/entries/<entry_id>/photos/<photo_id>")
 def put_photo(entry_id: str, photo_id: str):
-    entry_uuid, error = _uuid_or_error(entry_id)
-    if error:
-        return error
-    photo_uuid, error = _uuid_or_error(photo_id)
-    if error:
-        return error
-    entry = records.owned(Entry, current_user, entry_uuid)
+    photo_uuid = _uuid(photo_id)
+    entry = records.owned(Entry, current_user, _uuid(entry_id))
     if entry is None:
-        return json_error(404, "No such entry: sync the entry before its photos.")
+        raise ApiError(404, "No such entry: sync the entry before its photos.")
     upload = request.files.get("file")
     if upload is None:
-        return json_error(
-            422, "Send the photo as multipart field 'file'.", fields={"file": "missing"}
-        )
+        raise ApiError(422, "Send the photo as multipart field 'file'.", fields={"file": "missing"})
+    area = parse_area(request.form.get("area"))
+    data = upload.stream.read(imaging.MAX_UPLOAD_BYTES + 1)
     try:
-        area = parse_area(request.form.get("area"))
-        data = upload.stream.read(imaging.MAX_UPLOAD_BYTES + 1)
         photo, created = records.add_photo(current_user, entry, photo_uuid, area, data, _store())
-    except Invalid as invalid:
-        return json_error(422, "Some fields are not valid.", fields=invalid.fields)
-    except imaging.ImageRejected as rejected:
-        return json_error(
-            rejected.status, str(rejected), code=rejected.code, fields={"file": str(rejected)}
-        )
     except records.TooManyPhotos:
-        return json_error(409, "An entry holds at most 6 photos.", code="too_many_photos")
-    except records.UuidTaken:
-        return json_error(404, "Not found.")
+        raise ApiError(409, "An entry holds at most 6 photos.", code="too_many_photos") from None
     return jsonify(_photo_dict(photo)), 201 if created else 200
 
 
 @bp.delete("/entries/<entry_id>/photos/<photo_id>")
 def delete_photo(entry_id: str, photo_id: str):
-    photo_uuid, error = _uuid_or_error(photo_id)
-    if error:
-        return error
-    photo = records.owned(Photo, current_user, photo_uuid, include_deleted=True)
-    if photo is None or photo.entry.uuid != entry_id.lower():
-        return json_error(404, "Not found.")
+    photo = _owned(Photo, photo_id, include_deleted=True)
+    if photo.entry.uuid != entry_id.lower():
+        raise ApiError(404, NOT_FOUND)
     records.delete_photo(photo, _store())
     return jsonify(_photo_dict(photo))
 
 
 @bp.get("/photos/<photo_uuid>/<rendition>.jpg")
 def photo_bytes(photo_uuid: str, rendition: str):
-    photo = records.owned(Photo, current_user, photo_uuid)
-    if photo is None or rendition not in RENDITIONS:
-        return json_error(404, "Not found.")
-    return photo_response(_store(), photo, rendition)
+    if rendition not in RENDITIONS:
+        raise ApiError(404, NOT_FOUND)
+    return photo_response(_store(), _owned(Photo, photo_uuid), rendition)
 
 
 # --- Changes for a second device -----------------------------------------------------------------
@@ -281,15 +270,7 @@ def changes():
     The cursor is the latest `updated_at` seen. Rows written in the same instant are sent again
     rather than skipped: a client applies them idempotently by UUID.
     """
-    since = None
-    raw = request.args.get("since")
-    if raw:
-        try:
-            since = datetime.fromisoformat(raw.replace("Z", "+00:00")).astimezone(UTC)
-        except ValueError:
-            return json_error(
-                400, "since must be a cursor from a previous answer.", fields={"since": "invalid"}
-            )
+    since = _timestamp_arg("since", 400, "since must be a cursor from a previous answer.")
     calendar = _calendar()
     result: dict[str, list] = {}
     last_seen: list[datetime] = []
