@@ -51,6 +51,8 @@ def settings_from_environment(instance_path: str) -> dict[str, object]:
         "PHOTO_STORAGE": os.environ.get("PHOTO_STORAGE", ""),
         "S3_ENDPOINT_URL": os.environ.get("S3_ENDPOINT_URL") or None,
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # If Redis is unreachable, count in this process's memory rather than answer 500s.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         # How many reverse proxies (load balancer, nginx) set X-Forwarded-For/-Proto in front of
         # gunicorn. 0 trusts no header: behind a proxy every client would share its address, and
         # one rate limit. Never more than there are: a client could then pick its own address.

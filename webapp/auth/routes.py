@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db, limiter
 from ..models import (
@@ -61,23 +62,25 @@ def register():
     form = RegisterForm()
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
-        taken = db.session.execute(db.select(User.id).where(User.email == email)).first()
-        if taken:
-            # Saying "taken" would reveal who uses Skinlog; ask to log in instead.
+        user = User(
+            email=email,
+            password_hash=_passwords().hash(form.password.data),
+            display_name=form.display_name.data.strip(),
+            track=form.track.data,
+            fitzpatrick=form.fitzpatrick.data or None,
+            timezone=form.timezone.data,
+        )
+        db.session.add(user)
+        try:
+            db.session.commit()
+        except IntegrityError:
+            # The email is taken (perhaps by a sign-up a moment ago). Saying so would reveal who
+            # uses Skinlog; ask to log in instead.
+            db.session.rollback()
             form.email.errors.append(
                 "We could not create an account with this email. If you already have one, log in."
             )
         else:
-            user = User(
-                email=email,
-                password_hash=_passwords().hash(form.password.data),
-                display_name=form.display_name.data.strip(),
-                track=form.track.data,
-                fitzpatrick=form.fitzpatrick.data or None,
-                timezone=form.timezone.data,
-            )
-            db.session.add(user)
-            db.session.commit()
             _start_login(user, remember=True)
             flash(
                 "Welcome to Skinlog. Start by recording your latest treatment session.", "success"
