@@ -18,11 +18,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import uuid
 import weakref
 from collections.abc import Iterator
-from datetime import date
 
 import pytest
 import sqlalchemy as sa
@@ -260,13 +258,3 @@ def count_queries(app: Flask):
             sa.event.remove(engine, "before_cursor_execute", record)
 
     return _count
-
-
-def csrf_from(html: str) -> str:
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
-    assert match, "no CSRF token in page"
-    return match.group(1)
-
-
-def iso(day: date) -> str:
-    return day.isoformat()

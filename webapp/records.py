@@ -13,7 +13,6 @@ from datetime import date, datetime, timedelta, timezone
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -272,11 +271,3 @@ def _remove_bytes(store: PhotoStore, photo: Photo) -> None:
         store.delete_prefix(photo.storage_key)
     except Exception:  # storage down: the row is tombstoned, a later cleanup can retry
         log.exception("could not delete photo bytes for %s", photo.uuid)
-
-
-def photo_counts(user: User) -> int:
-    return db.session.execute(
-        db.select(sa.func.count(Photo.id)).where(
-            Photo.user_id == user.id, Photo.deleted_at.is_(None)
-        )
-    ).scalar_one()
