@@ -56,6 +56,8 @@ async function render() {
   const rejected = items.filter((item) => item.state === "rejected");
   panel.replaceChildren();
   if (!items.length && !(signedIn && lastSync)) { panel.hidden = true; return; }
+  // Nothing waiting is good news, told quietly; waiting items get the box.
+  panel.classList.toggle("idle", !items.length);
   const summary = el("p", { class: "outbox-summary", "data-outbox-count": String(items.length) });
   summary.append(items.length
     ? `${items.length} ${items.length === 1 ? "item" : "items"} waiting to upload.`
