@@ -90,6 +90,9 @@ def test_drag_a_region_on_a_photo_and_measure_it_again(live_app, live_server, pa
     page.locator(".entry-item a").first.tap()
     page.get_by_role("link", name="Choose the measured region").first.tap()
     expect(page.get_by_text("the centre (default)", exact=True)).to_be_visible()
+    # The page shows before its scripts have run; a drag before region-picker.js listens is lost.
+    # Module scripts run before DOMContentLoaded.
+    page.wait_for_load_state("domcontentloaded")
     before = page.locator(".facts dd").nth(2).inner_text()
 
     picker = page.locator("[data-region-picker]")
