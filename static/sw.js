@@ -51,12 +51,23 @@ self.addEventListener("activate", (event) => {
   })());
 });
 
+// Keeps a copy of a response under `key`, but only once its whole body has arrived. Given a
+// response still downloading, Chromium's cache.put() drops the previous copy at once and streams
+// the body in: a download cut off midway (signal lost) left no copy at all, and the page did not
+// open offline. An already complete body is stored in one step.
+async function keep(key, response) {
+  const body = await response.arrayBuffer();
+  const cache = await caches.open(PAGES_CACHE);
+  await cache.put(key, new Response(body, {
+    status: response.status, statusText: response.statusText, headers: response.headers,
+  }));
+}
+
 // Fetch the logging pages while logged in; a redirect (to the login page) is not kept.
 async function warmShell() {
-  const cache = await caches.open(PAGES_CACHE);
   await Promise.all(Object.values(SHELL_PAGES).map(async (url) => {
     const response = await fetch(url, { credentials: "same-origin", cache: "no-store" });
-    if (response.ok && !response.redirected) await cache.put(url, response);
+    if (response.ok && !response.redirected) await keep(url, response);
   }));
 }
 
@@ -73,12 +84,10 @@ async function handleNavigation(request) {
     const response = await withTimeout(fetch(request), NETWORK_TIMEOUT_MS);
     const plain = url.search === "" || (url.pathname === "/log" && url.search === "?shell=1");
     if (shellKey && plain && response.ok && !response.redirected && url.pathname !== "/log") {
-      const cache = await caches.open(PAGES_CACHE);
-      await cache.put(shellKey, response.clone());
+      await keep(shellKey, response.clone());
     }
     if (READ_PAGES.includes(url.pathname) && response.ok && !response.redirected) {
-      const cache = await caches.open(PAGES_CACHE);
-      await cache.put(url.pathname + url.search, response.clone());
+      await keep(url.pathname + url.search, response.clone());
     }
     return response;
   } catch {
@@ -112,10 +121,7 @@ async function handleStatic(request) {
 async function handlePhoto(request) {
   try {
     const response = await fetch(request);
-    if (response.ok) {
-      const cache = await caches.open(PAGES_CACHE);
-      await cache.put(request, response.clone());
-    }
+    if (response.ok) await keep(request, response.clone());
     return response;
   } catch (error) {
     const cached = await caches.match(request, { cacheName: PAGES_CACHE });
