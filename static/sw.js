@@ -7,7 +7,7 @@
 //             progress pages (timeline, entries) are kept as "offline copies", marked as such
 //             static files: cache first;   photos: network first, cached copy offline
 //             the API and everything else: straight to the network, never cached
-//   message   "warm-shell": keep fresh copies of the pages needed to log offline
+//   message   "warm-shell": keep fresh copies of the pages needed to log offline, then answer
 //   sync      Background Sync: upload the outbox
 import { SYNC_TAG, syncOutbox } from "/static/js/outbox/sync.js";
 
@@ -64,11 +64,14 @@ async function keep(key, response) {
 }
 
 // Fetch the logging pages while logged in; a redirect (to the login page) is not kept.
+// Settles only when every page is fetched and kept (or has failed), so nothing is left in flight.
 async function warmShell() {
-  await Promise.all(Object.values(SHELL_PAGES).map(async (url) => {
+  const results = await Promise.allSettled(Object.values(SHELL_PAGES).map(async (url) => {
     const response = await fetch(url, { credentials: "same-origin", cache: "no-store" });
     if (response.ok && !response.redirected) await keep(url, response);
   }));
+  const failed = results.find((result) => result.status === "rejected");
+  if (failed) throw failed.reason;
 }
 
 function withTimeout(promise, ms) {
@@ -141,8 +144,12 @@ self.addEventListener("fetch", (event) => {
   } else if (url.pathname.startsWith("/photos/")) event.respondWith(handlePhoto(request));
 });
 
+// The page may pass a MessagePort: it hears back when the pages are kept ({ok: true}) or not.
 self.addEventListener("message", (event) => {
-  if (event.data && event.data.type === "warm-shell") event.waitUntil(warmShell().catch(() => {}));
+  if (!event.data || event.data.type !== "warm-shell") return;
+  event.waitUntil(warmShell().then(() => true, () => false).then((ok) => {
+    if (event.ports[0]) event.ports[0].postMessage({ type: "shell-warm", ok });
+  }));
 });
 
 self.addEventListener("sync", (event) => {

@@ -78,9 +78,13 @@ def go_online(context) -> None:
 
 
 def wait_until_offline_ready(page) -> None:
-    """The service worker controls the page and holds the pages needed to log offline."""
+    """The service worker controls the page, has finished refreshing the pages needed to log
+    offline that this page asked for (none of its downloads is still in flight), and holds them."""
     # Functions, not expressions: Playwright evals expression strings, which our CSP forbids.
     page.wait_for_function("() => Boolean(navigator.serviceWorker.controller)")
+    # sw-register.js marks the page once the worker has answered its "warm-shell" request.
+    page.wait_for_function("() => Boolean(document.documentElement.dataset.shellWarm)")
+    assert page.evaluate("() => document.documentElement.dataset.shellWarm") == "done"
     page.wait_for_function(
         """async () => {
             const names = await caches.keys();
@@ -229,10 +233,10 @@ def test_two_phones_edit_the_same_day_offline_and_the_later_edit_wins_on_both(
     page_a, page_b = first.new_page(), second.new_page()
     register(page_a, base, "two@example.com")
     login(page_b, base, "two@example.com")
-    wait_until_offline_ready(page_a)
-    wait_until_offline_ready(page_b)
     page_a.goto(f"{base}/")
     page_b.goto(f"{base}/")
+    wait_until_offline_ready(page_a)
+    wait_until_offline_ready(page_b)
 
     go_offline(first, second)
     gate.closed = True
