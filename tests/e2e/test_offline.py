@@ -81,6 +81,17 @@ def wait_until_offline_ready(page) -> None:
     """The service worker controls the page, has finished refreshing the pages needed to log
     offline that this page asked for (none of its downloads is still in flight), and holds them."""
     # Functions, not expressions: Playwright evals expression strings, which our CSP forbids.
+    page.wait_for_function(
+        """async () => {
+            const registration = await navigator.serviceWorker.getRegistration();
+            return Boolean(registration && registration.active
+                && registration.active.state === "activated");
+        }"""
+    )
+    if not page.evaluate("() => Boolean(navigator.serviceWorker.controller)"):
+        # A page whose navigation started before the worker was activated is never controlled
+        # by it (clients.claim() skips a page still loading); loaded again, it is.
+        page.reload()
     page.wait_for_function("() => Boolean(navigator.serviceWorker.controller)")
     # sw-register.js marks the page once the worker has answered its "warm-shell" request.
     page.wait_for_function("() => Boolean(document.documentElement.dataset.shellWarm)")
