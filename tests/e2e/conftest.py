@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -104,6 +105,41 @@ def screenshots(request) -> Path:
     return folder
 
 
+class InFlight:
+    """The requests a context (its pages and its service worker) has sent that have not finished."""
+
+    def __init__(self, context) -> None:
+        self.context = context
+        self.requests: set = set()
+        context.on("request", self._sent)
+        context.on("requestfinished", self._done)
+        context.on("requestfailed", self._done)
+
+    def _sent(self, request) -> None:
+        self.requests.add(request)
+
+    def _done(self, request) -> None:
+        self.requests.discard(request)
+
+    def wait_until_none(self, timeout_ms: float = 15_000) -> None:
+        """Returns once every request sent so far has finished or failed."""
+        deadline = time.monotonic() + timeout_ms / 1000
+        while self.requests:
+            if time.monotonic() > deadline:
+                urls = sorted(request.url for request in self.requests)
+                raise AssertionError(f"requests still in flight: {urls}")
+            # Any Playwright call lets the request events in; this one also waits a little.
+            self.context.pages[0].wait_for_timeout(20)
+
+
+IN_FLIGHT: dict[int, InFlight] = {}
+
+
+def in_flight(context) -> InFlight:
+    """The InFlight of a context made by the `phone` fixture."""
+    return IN_FLIGHT[id(context)]
+
+
 @pytest.fixture
 def phone(browser):
     """A new phone-sized browser context (its own cookies and storage)."""
@@ -112,11 +148,13 @@ def phone(browser):
     def _new_context(**overrides):
         context = browser.new_context(**dict(PHONE, **overrides))
         context.set_default_timeout(15_000)
+        IN_FLIGHT[id(context)] = InFlight(context)
         contexts.append(context)
         return context
 
     yield _new_context
     for context in contexts:
+        IN_FLIGHT.pop(id(context), None)
         context.close()
 
 

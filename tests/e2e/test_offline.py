@@ -16,7 +16,7 @@ from datetime import date, timedelta
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import LiveServer
+from tests.e2e.conftest import LiveServer, in_flight
 from tests.e2e.test_first_week import register
 from tests.photo_factory import make_photo
 from webapp.extensions import db
@@ -67,9 +67,13 @@ def _abort(route) -> None:
 
 
 def go_offline(*contexts) -> None:
+    """Cuts the network, then lets the requests sent before the cut finish (or fail): one still on
+    its way would reach the server after the test closes the gate, and count as a leak."""
     for context in contexts:
         context.set_offline(True)
         context.route("**/*", _abort)
+    for context in contexts:
+        in_flight(context).wait_until_none()
 
 
 def go_online(context) -> None:
