@@ -55,7 +55,10 @@ def test_register_record_session_log_entry_with_photo(page, live_server, screens
     expect(page.get_by_text("Day 0 after session 1")).to_be_visible()
     photo = page.get_by_role("img", name=re.compile("Left cheek"))
     expect(photo).to_be_visible()
-    assert photo.evaluate("img => img.complete && img.naturalWidth > 0")
+    # Visible is not loaded (the photo loads lazily, slowly on a busy machine): wait for the load
+    # to end, then check it gave a picture.
+    page.wait_for_function("img => img.complete", arg=photo.element_handle())
+    assert photo.evaluate("img => img.naturalWidth > 0")
     page.screenshot(path=screenshots / "04-entry.png", full_page=True)
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Entries").tap()

@@ -47,7 +47,9 @@ def test_timeline_curves_metric_switch_and_compare_slider(live_app, live_server,
     # A photo in the strip opens full size.
     strip_photo = page.locator(".timeline-strip img").first
     strip_photo.scroll_into_view_if_needed()
-    assert strip_photo.evaluate("img => img.complete && img.naturalWidth > 0")
+    # It loads lazily, once scrolled to: wait for the load to end, then check it gave a picture.
+    page.wait_for_function("img => img.complete", arg=strip_photo.element_handle())
+    assert strip_photo.evaluate("img => img.naturalWidth > 0")
 
     page.get_by_role("link", name="Compare photos").tap()
     expect(page.get_by_role("heading", name="Compare two photos")).to_be_visible()
