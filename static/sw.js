@@ -55,8 +55,14 @@ self.addEventListener("activate", (event) => {
 // response still downloading, Chromium's cache.put() drops the previous copy at once and streams
 // the body in: a download cut off midway (signal lost) left no copy at all, and the page did not
 // open offline. An already complete body is stored in one step.
-async function keep(key, response) {
+//
+// `fetchedAt` is when the download began: one that began before a logout is not kept, so a page
+// of the patient who just logged out cannot come back into the cache after it was cleared.
+let loggedOutAt = 0;
+
+async function keep(key, response, fetchedAt) {
   const body = await response.arrayBuffer();
+  if (fetchedAt <= loggedOutAt) return;
   const cache = await caches.open(PAGES_CACHE);
   await cache.put(key, new Response(body, {
     status: response.status, statusText: response.statusText, headers: response.headers,
@@ -67,8 +73,9 @@ async function keep(key, response) {
 // Settles only when every page is fetched and kept (or has failed), so nothing is left in flight.
 async function warmShell() {
   const results = await Promise.allSettled(Object.values(SHELL_PAGES).map(async (url) => {
+    const fetchedAt = Date.now();
     const response = await fetch(url, { credentials: "same-origin", cache: "no-store" });
-    if (response.ok && !response.redirected) await keep(url, response);
+    if (response.ok && !response.redirected) await keep(url, response, fetchedAt);
   }));
   const failed = results.find((result) => result.status === "rejected");
   if (failed) throw failed.reason;
@@ -84,13 +91,14 @@ async function handleNavigation(request) {
   const url = new URL(request.url);
   const shellKey = SHELL_PAGES[url.pathname];
   try {
+    const fetchedAt = Date.now();
     const response = await withTimeout(fetch(request), NETWORK_TIMEOUT_MS);
     const plain = url.search === "" || (url.pathname === "/log" && url.search === "?shell=1");
     if (shellKey && plain && response.ok && !response.redirected && url.pathname !== "/log") {
-      await keep(shellKey, response.clone());
+      await keep(shellKey, response.clone(), fetchedAt);
     }
     if (READ_PAGES.includes(url.pathname) && response.ok && !response.redirected) {
-      await keep(url.pathname + url.search, response.clone());
+      await keep(url.pathname + url.search, response.clone(), fetchedAt);
     }
     return response;
   } catch {
@@ -103,6 +111,12 @@ async function handleNavigation(request) {
     }
     return (await caches.match("/offline", { cacheName: SHELL_CACHE }))
       || new Response("Offline", { status: 503, headers: { "Content-Type": "text/plain" } });
+  }
+}
+
+async function dropPatientPages() {
+  for (const name of await caches.keys()) {
+    if (name.startsWith("skinlog-pages-")) await caches.delete(name);
   }
 }
 
@@ -123,8 +137,9 @@ async function handleStatic(request) {
 
 async function handlePhoto(request) {
   try {
+    const fetchedAt = Date.now();
     const response = await fetch(request);
-    if (response.ok) await keep(request, response.clone());
+    if (response.ok) await keep(request, response.clone(), fetchedAt);
     return response;
   } catch (error) {
     const cached = await caches.match(request, { cacheName: PAGES_CACHE });
@@ -146,6 +161,13 @@ self.addEventListener("fetch", (event) => {
 
 // The page may pass a MessagePort: it hears back when the pages are kept ({ok: true}) or not.
 self.addEventListener("message", (event) => {
+  if (event.data && event.data.type === "logged-out") {
+    loggedOutAt = Date.now();
+    event.waitUntil(dropPatientPages().then(() => {
+      if (event.ports[0]) event.ports[0].postMessage({ type: "pages-dropped" });
+    }));
+    return;
+  }
   if (!event.data || event.data.type !== "warm-shell") return;
   event.waitUntil(warmShell().then(() => true, () => false).then((ok) => {
     if (event.ports[0]) event.ports[0].postMessage({ type: "shell-warm", ok });

@@ -5,8 +5,21 @@ import { syncOutbox } from "./outbox/sync.js";
 
 const form = document.querySelector("form[data-logout-form]");
 
+// Tells the service worker first, so a page it is still downloading is not kept after this.
+function tellServiceWorker() {
+  const worker = navigator.serviceWorker && navigator.serviceWorker.controller;
+  if (!worker) return Promise.resolve();
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => resolve();
+    setTimeout(resolve, 3000); // a worker that does not answer must not block the logout
+    worker.postMessage({ type: "logged-out" }, [channel.port2]);
+  });
+}
+
 async function clearDevice() {
   await queue.clearAll();
+  await tellServiceWorker();
   if ("caches" in self) {
     for (const name of await caches.keys()) {
       // Pages and photos go; the static app shell (no personal data) stays for the next login.
