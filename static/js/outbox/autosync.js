@@ -26,12 +26,21 @@ export async function syncNow() {
     requestBackgroundSync();
     return result;
   }
-  pause = 2000;
+  if (result.sent && result.sent.length) pause = 2000;
   const items = await queue.all();
-  const next = Math.min(...items.filter((item) => item.state !== "rejected")
-    .map((item) => item.next_attempt_at || 0));
-  if (Number.isFinite(next) && next > Date.now() && result.stopped !== "auth") {
-    timer = setTimeout(syncNow, next - Date.now() + 50);
+  const due = items.filter((item) => item.state !== "rejected")
+    .map((item) => item.next_attempt_at || 0);
+  if (due.length && result.stopped !== "auth") {
+    const wait = Math.min(...due) - Date.now();
+    if (wait > 0) {
+      timer = setTimeout(syncNow, wait + 50);
+    } else {
+      // Due, yet this run did not send it: the service worker's Background Sync may have tried
+      // it meanwhile (the browser retries that only minutes later), or it waits for another
+      // login. Look again, backing off, so nothing waits on a retry that never comes.
+      timer = setTimeout(syncNow, pause * (0.5 + Math.random() / 2));
+      pause = Math.min(MAX_PAUSE_MS, pause * 2);
+    }
   }
   return result;
 }
