@@ -38,9 +38,11 @@ class Gate:
 
     def __call__(self, environ, start_response):
         if self.closed:
-            # The browser's own update check of the worker script bypasses routes; a real outage
-            # fails it harmlessly (the installed worker stays), so it is refused but not counted.
-            if environ["PATH_INFO"] != "/sw.js":
+            # The browser's own update check of the worker bypasses routes: it fetches /sw.js and
+            # then the modules it imports, all with Sec-Fetch-Dest "serviceworker" (the worker's
+            # own fetch() calls say "empty" and are routed). A real outage fails the check
+            # harmlessly (the installed worker stays), so it is refused but not counted.
+            if environ.get("HTTP_SEC_FETCH_DEST") != "serviceworker":
                 with self._lock:
                     self.leaks.append(f"{environ['REQUEST_METHOD']} {environ['PATH_INFO']}")
             start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
