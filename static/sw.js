@@ -17,16 +17,9 @@ const PAGES_CACHE = `skinlog-pages-${VERSION}`; // the patient's pages and photo
 const EXPECTED = [SHELL_CACHE, PAGES_CACHE];
 const NETWORK_TIMEOUT_MS = 6000;
 
-const SHELL_FILES = [
-  "/offline",
-  "/manifest.webmanifest",
-  ...[
-    "css/app.css", "js/confirm.js", "js/timezone.js", "js/sw-register.js", "js/logout.js",
-    "js/outbox/db.js", "js/outbox/queue.js", "js/outbox/sync.js", "js/outbox/photos.js",
-    "js/outbox/forms.js", "js/outbox/status.js", "js/outbox/autosync.js",
-    "icons/icon-192.png", "icons/icon-512.png", "icons/icon-maskable-512.png",
-  ].map((name) => `/static/${name}`),
-];
+// The app shell (static files, the offline page): one list, kept in webapp/pwa/routes.py, which
+// writes it here when it serves this file, as it does the version.
+const SHELL_FILES = __SHELL_FILES__;
 
 // Pages that work offline, and the URL whose copy serves them (one blank log form for any date).
 const SHELL_PAGES = { "/": "/", "/log": "/log?shell=1", "/sessions/new": "/sessions/new" };

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 
 def test_manifest_is_served_as_a_web_app_manifest(client):
@@ -33,12 +34,33 @@ def test_service_worker_is_served_from_the_root_with_a_versioned_cache(client):
 
 def test_every_precached_file_exists(client):
     body = client.get("/sw.js").get_data(as_text=True)
-    names = re.findall(r'"((?:css|js|icons)/[^"]+)"', body)
-    assert len(names) >= 10
-    for name in names:
-        with client.get(f"/static/{name}") as file_response:
-            assert file_response.status_code == 200, name
-    assert client.get("/offline").status_code == 200
+    listed = re.search(r"const SHELL_FILES = (\[.*?\]);", body)
+    assert listed, "the worker's shell list was not filled in"
+    urls = json.loads(listed.group(1))
+    assert "/offline" in urls and "/static/js/outbox/sync.js" in urls and len(urls) >= 10
+    for url in urls:
+        with client.get(url) as file_response:
+            assert file_response.status_code == 200, url
+
+
+def test_every_script_of_the_pages_kept_offline_is_precached(client):
+    # A script missing from the shell breaks its page offline, and nothing else notices.
+    body = client.get("/sw.js").get_data(as_text=True)
+    urls = set(json.loads(re.search(r"const SHELL_FILES = (\[.*?\]);", body).group(1)))
+    root = Path(__file__).resolve().parents[1]
+    pages = ["base.html", "timeline/page.html", "timeline/compare.html"]
+    scripts = [
+        f"js/{name}"
+        for page in pages
+        for name in re.findall(r"filename='js/([^']+)'", (root / "templates" / page).read_text())
+    ]
+    while scripts:
+        name = scripts.pop()
+        assert f"/static/{name}" in urls, name
+        module = root / "static" / name
+        for relative in re.findall(r'from "\./([^"]+)"', module.read_text()):
+            scripts.append(str(Path(name).parent / relative))
+
 
 
 def test_pages_link_the_manifest_and_load_no_inline_script(logged_in):

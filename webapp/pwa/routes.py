@@ -8,6 +8,7 @@ makes a new cache and the old one is dropped on activate.
 from __future__ import annotations
 
 import hashlib
+import json
 from functools import lru_cache
 from pathlib import Path
 
@@ -17,7 +18,8 @@ from flask_login import current_user
 from . import bp
 from .account import account_tag
 
-# The app shell: what a phone needs to open the log and session forms with no signal.
+# The app shell: what a phone needs to open the log and session forms with no signal. The service
+# worker pre-caches these (plus the offline page); their bytes make its cache version.
 SHELL_STATIC = (
     "css/app.css",
     "js/confirm.js",
@@ -31,11 +33,20 @@ SHELL_STATIC = (
     "js/outbox/forms.js",
     "js/outbox/status.js",
     "js/outbox/autosync.js",
+    "js/timeline.js",  # the compare slider of the timeline pages kept as offline copies
     "icons/icon-192.png",
     "icons/icon-512.png",
     "icons/icon-maskable-512.png",
     "manifest.webmanifest",
 )
+
+
+def shell_urls() -> list[str]:
+    """The URLs the service worker pre-caches: the offline page and the static shell files."""
+    # The manifest has a route of its own at the root, where the pages link it.
+    return ["/offline"] + [
+        f"/{name}" if name == "manifest.webmanifest" else f"/static/{name}" for name in SHELL_STATIC
+    ]
 
 
 @lru_cache(maxsize=4)
@@ -53,7 +64,11 @@ def service_worker():
     static = Path(current_app.static_folder or "")
     source = static / "sw.js"
     version = _shell_version(str(static), source.stat().st_mtime)
-    body = source.read_text(encoding="utf-8").replace("__SHELL_VERSION__", version)
+    body = (
+        source.read_text(encoding="utf-8")
+        .replace("__SHELL_VERSION__", version)
+        .replace("__SHELL_FILES__", json.dumps(shell_urls()))
+    )
     response = current_app.response_class(body, mimetype="text/javascript")
     response.headers["Service-Worker-Allowed"] = "/"
     # The browser must see a new worker at once; it checks this file on every navigation.
