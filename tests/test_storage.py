@@ -14,6 +14,7 @@ import stat
 import threading
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from webapp.storage import (
     PhotoStore,
     S3PhotoStore,
     StorageError,
+    StoredPrefix,
     new_key,
     store_from_url,
 )
@@ -358,6 +360,51 @@ def test_readers_never_see_partial_bytes(store: PhotoStore, key: str) -> None:
     assert all(data in versions for data in seen)
 
 
+def put_photo(store: PhotoStore) -> str:
+    """Three renditions under a new base key, as records.add_photo writes them; the base key."""
+    base = new_key()
+    for name in ("full", "display", "thumb"):
+        store.put(f"{base}/{name}.jpg", name.encode(), JPEG)
+    return base
+
+
+def listed_bases(store: PhotoStore) -> list[str]:
+    return sorted(prefix.base_key for prefix in store.list_prefixes())
+
+
+def test_list_prefixes_names_each_photo_once(store: PhotoStore) -> None:
+    bases = [put_photo(store) for _ in range(3)]
+    assert listed_bases(store) == sorted(bases)
+
+
+def test_list_prefixes_of_an_empty_store_is_empty(store: PhotoStore) -> None:
+    assert list(store.list_prefixes()) == []
+
+
+def test_list_prefixes_tells_when_a_photo_was_written(store: PhotoStore) -> None:
+    before = datetime.now(UTC) - timedelta(seconds=2)  # S3 keeps whole seconds
+    put_photo(store)
+    after = datetime.now(UTC) + timedelta(seconds=1)
+    [listed] = store.list_prefixes()
+    assert before <= listed.modified_at <= after
+
+
+def test_list_prefixes_leaves_out_bare_keys(store: PhotoStore) -> None:
+    # delete_prefix would not remove a bare key, so listing it would promise a removal.
+    store.put(new_key(), b"bare", JPEG)
+    assert list(store.list_prefixes()) == []
+
+
+def test_prefixes_can_be_deleted_while_listing(store: PhotoStore) -> None:
+    bases = [put_photo(store) for _ in range(3)]
+    seen = []
+    for listed in store.list_prefixes():
+        seen.append(listed.base_key)
+        store.delete_prefix(listed.base_key)
+    assert sorted(seen) == sorted(bases)
+    assert list(store.list_prefixes()) == []
+
+
 # --- local folder only ------------------------------------------------------------------------
 
 
@@ -568,6 +615,70 @@ def test_local_os_errors_are_storage_errors(local: LocalPhotoStore, key: str) ->
     assert not local.exists(key)
 
 
+def test_local_list_prefixes_reports_the_photo_folders_mtime(local: LocalPhotoStore) -> None:
+    base = put_photo(local)
+    written = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC).timestamp()
+    os.utime(Path(local.root) / base[:2] / base, (written, written))
+    assert list(local.list_prefixes()) == [
+        StoredPrefix(base, datetime.fromtimestamp(written, UTC))
+    ]
+
+
+def test_local_list_prefixes_ignores_what_the_store_did_not_make(local: LocalPhotoStore) -> None:
+    base = put_photo(local)
+    root = Path(local.root)
+    (root / "README").write_text("not a photo")
+    (root / ".tmp-abc").write_bytes(b"")
+    (root / "IMG_0001.JPG").mkdir()  # not a shard name
+    (root / "abc" / new_key()).mkdir(parents=True)  # a three-character "shard"
+    misplaced = new_key()
+    wrong_shard = "zz" if not misplaced.startswith("zz") else "yy"
+    (root / wrong_shard / misplaced).mkdir(parents=True)  # a base key in the wrong shard
+    (root / base[:2] / "IMG_0001_holiday").mkdir()  # not a key
+    as_file = base[:2] + new_key()[2:]
+    (root / base[:2] / as_file).write_bytes(b"a file where a folder would be")
+    local.put(new_key(), b"bare", JPEG)  # a bare key's .obj file
+    assert listed_bases(local) == [base]
+
+
+def test_local_list_prefixes_never_reads_a_shard_linked_out_of_the_root(
+    local: LocalPhotoStore, outside: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base = new_key()
+    (outside / base).mkdir()
+    (Path(local.root) / base[:2]).symlink_to(outside, target_is_directory=True)
+    read: list[str] = []
+    real_listdir = os.listdir
+
+    def recording_listdir(path: str) -> list[str]:
+        read.append(os.path.realpath(path))
+        return real_listdir(path)
+
+    monkeypatch.setattr(storage.os, "listdir", recording_listdir)
+    assert list(local.list_prefixes()) == []
+    assert str(outside.resolve()) not in read
+
+
+def test_local_list_prefixes_skips_a_photo_folder_linked_out_of_the_root(
+    local: LocalPhotoStore, outside: Path
+) -> None:
+    kept = put_photo(local)
+    base = new_key()
+    shard = Path(local.root) / base[:2]
+    shard.mkdir(exist_ok=True)
+    (shard / base).symlink_to(outside, target_is_directory=True)
+    assert listed_bases(local) == [kept]
+
+
+def test_local_list_prefixes_without_the_root_is_a_storage_error(
+    local: LocalPhotoStore,
+) -> None:
+    # An unmounted volume must not look like an empty store.
+    os.rmdir(local.root)
+    with pytest.raises(StorageError):
+        list(local.list_prefixes())
+
+
 # --- S3 only ----------------------------------------------------------------------------------
 
 
@@ -616,6 +727,83 @@ def test_s3_delete_prefix_follows_pagination(bucket: tuple[str, str]) -> None:
     assert not any(store.exists(k) for k in keys)
 
 
+def test_s3_list_prefixes_follows_pagination(bucket: tuple[str, str]) -> None:
+    endpoint_url, name = bucket
+    store = S3PhotoStore(name, endpoint_url=endpoint_url)
+    requests: list[dict[str, Any]] = []
+
+    def small_pages(params: dict[str, Any], **_: Any) -> None:
+        params["MaxKeys"] = 2  # as if there were thousands of photos
+        requests.append(params)
+
+    store.client.meta.events.register("provide-client-params.s3.ListObjectsV2", small_pages)
+    bases = [put_photo(store) for _ in range(2)]  # 6 objects: 3 pages, a photo across two
+    assert listed_bases(store) == sorted(bases)
+    assert len(requests) == 3
+
+
+def test_s3_list_prefixes_stays_under_the_store_prefix(bucket: tuple[str, str]) -> None:
+    endpoint_url, name = bucket
+    client = s3_client(endpoint_url)
+    stores = [
+        S3PhotoStore(name, "photos", client=client),
+        S3PhotoStore(name, "photos2", client=client),
+        S3PhotoStore(name, client=client),
+    ]
+    bases = [put_photo(s) for s in stores]
+    for s, base in zip(stores, bases, strict=True):
+        assert listed_bases(s) == [base]
+
+
+class PagedClient:
+    """Stands in for a boto3 client whose list_objects_v2 answers the given pages."""
+
+    def __init__(self, pages: list[list[tuple[str, datetime]]]) -> None:
+        self.pages = pages
+        self.requests: list[dict[str, Any]] = []
+
+    def get_paginator(self, operation: str) -> PagedClient:
+        assert operation == "list_objects_v2"
+        return self
+
+    def paginate(self, **params: Any) -> Iterator[dict[str, Any]]:
+        self.requests.append(params)
+        for page in self.pages:
+            yield {"Contents": [{"Key": k, "LastModified": t} for k, t in page]}
+
+
+def test_s3_list_prefixes_gives_a_photo_its_newest_write_across_pages() -> None:
+    a, b = sorted([new_key(), new_key()])
+    at = [datetime(2026, 5, 1, 12, minute, tzinfo=UTC) for minute in range(4)]
+    client = PagedClient(
+        [
+            [(f"photos/{a}/display.jpg", at[1]), (f"photos/{a}/full.jpg", at[3])],
+            [(f"photos/{a}/thumb.jpg", at[2]), (f"photos/{b}/full.jpg", at[0])],
+        ]
+    )
+    store = S3PhotoStore("bucket", "photos", client=client)
+    assert list(store.list_prefixes()) == [StoredPrefix(a, at[3]), StoredPrefix(b, at[0])]
+    assert client.requests == [{"Bucket": "bucket", "Prefix": "photos/"}]
+
+
+def test_s3_list_prefixes_ignores_keys_the_store_did_not_make() -> None:
+    base = new_key()
+    at = datetime(2026, 5, 1, tzinfo=UTC)
+    client = PagedClient(
+        [
+            [
+                (f"photos/{new_key()}", at),  # a bare key
+                ("photos/IMG_0001.JPG", at),
+                (f"photos/{new_key()}/sub/full.jpg", at),
+                (f"photos/{new_key()}/../full.jpg", at),
+                (f"photos/{base}/full.jpg", at),
+            ]
+        ]
+    )
+    store = S3PhotoStore("bucket", "photos", client=client)
+    assert list(store.list_prefixes()) == [StoredPrefix(base, at)]
+
+
 def test_batches_respect_the_delete_objects_limit() -> None:
     batches = list(storage._batches([str(n) for n in range(2500)], 1000))
     assert [len(b) for b in batches] == [1000, 1000, 500]
@@ -653,6 +841,8 @@ def test_s3_missing_bucket_is_a_storage_error(
         store.open(key)
     with pytest.raises(StorageError):
         store.delete_prefix(key.split("/")[0])
+    with pytest.raises(StorageError):
+        list(store.list_prefixes())
 
 
 def closed_port() -> int:
@@ -676,6 +866,7 @@ def test_s3_unreachable_endpoint_is_a_storage_error(aws_env: dict[str, str], key
         lambda: store.exists(key),
         lambda: store.delete(key),
         lambda: store.delete_prefix(key.split("/")[0]),
+        lambda: list(store.list_prefixes()),
     ):
         with pytest.raises(StorageError, match="unavailable"):
             call()

@@ -8,6 +8,8 @@ Photos are health data, so the store is deliberately narrow:
 * Writes are atomic: a reader sees the old bytes or the new bytes, never half a photo, even when
   several gunicorn workers serve the same photo while it is written.
 * Reads stream in `CHUNK_SIZE` pieces, so a large original never has to sit in a worker's memory.
+* `list_prefixes()` names every photo in the store with when it was last written, for the
+  housekeeping sweep (webapp/housekeeping.py); it reports only names the store could have made.
 
 This module imports nothing from Flask: the CLI, benchmarks and tests use it directly.
 """
@@ -20,9 +22,11 @@ import os
 import re
 import secrets
 import shutil
+import stat
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
 from urllib.parse import parse_qs, unquote, urlsplit
 
 __all__ = [
@@ -33,6 +37,7 @@ __all__ = [
     "PhotoStore",
     "S3PhotoStore",
     "StorageError",
+    "StoredPrefix",
     "new_key",
     "store_from_url",
 ]
@@ -45,6 +50,8 @@ CHUNK_SIZE = 64 * 1024
 # trailing newline.
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,64}(/[A-Za-z0-9_-]{1,32}\.[a-z]{2,5})?\Z")
 _BASE_KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,64}\Z")
+# The local store's shard folders: the first two characters of a base key.
+_SHARD_PATTERN = re.compile(r"^[A-Za-z0-9_-]{2}\Z")
 
 # The local store keeps a bare base key (no rendition) in a file with this suffix beside the folder
 # of its renditions. Base keys contain no dot, so the name can never collide with another key.
@@ -58,6 +65,13 @@ class StorageError(RuntimeError):
 
 class InvalidKey(ValueError):
     """A key that does not match KEY_PATTERN: refused before anything is read or written."""
+
+
+class StoredPrefix(NamedTuple):
+    """One photo in the store: its base key and when its newest object was written (aware UTC)."""
+
+    base_key: str
+    modified_at: datetime
 
 
 def new_key() -> str:
@@ -164,6 +178,17 @@ class PhotoStore(abc.ABC):
     @abc.abstractmethod
     def exists(self, key: str) -> bool:
         """Whether an object is stored under `key`."""
+
+    @abc.abstractmethod
+    def list_prefixes(self) -> Iterator[StoredPrefix]:
+        """Every photo prefix (the `base_key` of `base_key/*` objects), each once, in no set order.
+
+        For housekeeping, which deletes what it is told about: only base keys that match the key
+        pattern and hold at least one rendition are listed, so nothing the store did not make, no
+        bare key (delete_prefix would not remove it) and nothing outside the store is reported.
+        Raises StorageError if the store cannot be listed; deleting a listed prefix while
+        iterating is allowed.
+        """
 
 
 class LocalPhotoStore(PhotoStore):
@@ -276,6 +301,35 @@ class LocalPhotoStore(PhotoStore):
 
     def exists(self, key: str) -> bool:
         return os.path.isfile(self._path(key))
+
+    def list_prefixes(self) -> Iterator[StoredPrefix]:
+        # A photo folder's mtime changes whenever a rendition is renamed into it, so it is the time
+        # the photo was last written.
+        try:
+            shards = sorted(os.listdir(self.root))
+        except OSError as exc:  # a missing root is an unmounted volume, not an empty store
+            raise StorageError(f"cannot list the store: {exc}") from exc
+        for shard in shards:
+            if not _SHARD_PATTERN.fullmatch(shard):
+                continue  # the store's temp files, or something it did not make
+            try:
+                # Checked before listing it: a shard linked out of the root is never read.
+                names = sorted(os.listdir(self._contained(os.path.join(self.root, shard))))
+            except (StorageError, FileNotFoundError, NotADirectoryError):
+                continue
+            except OSError as exc:
+                raise StorageError(f"cannot list the store: {exc}") from exc
+            for name in names:
+                if not _BASE_KEY_PATTERN.fullmatch(name) or name[:2] != shard:
+                    continue  # a bare key's .obj file, or a name the store would not have made
+                try:
+                    info = os.stat(self._base_dir(name))
+                except (StorageError, FileNotFoundError, NotADirectoryError):
+                    continue  # resolves outside the root, or was removed since it was listed
+                except OSError as exc:
+                    raise StorageError(f"cannot list the store: {exc}") from exc
+                if stat.S_ISDIR(info.st_mode):
+                    yield StoredPrefix(name, datetime.fromtimestamp(info.st_mtime, UTC))
 
 
 def _fsync_dir(folder: str) -> None:
@@ -399,6 +453,34 @@ class S3PhotoStore(PhotoStore):
         except KeyError:
             return False
         return True
+
+    def list_prefixes(self) -> Iterator[StoredPrefix]:
+        # S3 has no folders and no folder times: list every object under the store's prefix and
+        # take a photo's newest LastModified. Keys come back in lexicographic order, so all the
+        # "<base>/" objects of one photo are adjacent and one photo is yielded as soon as the next
+        # begins, whatever the number of pages.
+        root = f"{self.prefix}/" if self.prefix else ""
+        base: str | None = None
+        newest: datetime | None = None
+        with _s3_errors(root or "/"):
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=root
+            )
+            for page in pages:
+                for item in page.get("Contents", ()):
+                    key = item["Key"][len(root) :]
+                    if "/" not in key or not KEY_PATTERN.fullmatch(key):
+                        continue  # a bare key, another prefix's object, or not the store's
+                    this_base = key.partition("/")[0]
+                    modified = item["LastModified"].astimezone(UTC)
+                    if this_base == base and newest is not None:
+                        newest = max(newest, modified)
+                        continue
+                    if base is not None and newest is not None:
+                        yield StoredPrefix(base, newest)
+                    base, newest = this_base, modified
+        if base is not None and newest is not None:
+            yield StoredPrefix(base, newest)
 
 
 def _batches(items: list[str], size: int) -> Iterable[list[str]]:
