@@ -68,6 +68,13 @@ def test_register_record_session_log_entry_with_photo(page, live_server, screens
     expect(item).to_contain_text("Redness 7/10")
     page.screenshot(path=screenshots / "05-entries.png", full_page=True)
 
+    item.get_by_role("link").tap()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Delete entry").tap()
+    expect(page.get_by_text(re.compile(r"The entry for .+ was deleted\.$"))).to_be_visible()
+    expect(page.get_by_role("list", name="Entries")).to_have_count(0)
+    page.screenshot(path=screenshots / "06-entry-deleted.png", full_page=True)
+
 
 def test_touch_targets_are_at_least_44px(page, live_server):
     register(page, live_server.url, "touch@example.com")

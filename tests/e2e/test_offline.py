@@ -431,3 +431,51 @@ def test_timeline_seen_online_opens_offline_marked_as_a_copy(
     expect(page.locator("svg.chart path.curve")).to_have_count(curves)
     page.screenshot(path=screenshots / "timeline-offline-copy.png", full_page=True)
     assert gate.leaks == []
+
+
+def record_session(page, base: str, day: date) -> None:
+    page.goto(f"{base}/sessions/new")
+    page.get_by_label("Date of the session").fill(day.isoformat())
+    page.get_by_label("Device").select_option("pen")
+    page.get_by_label("Needle depth (mm)").fill("1.0")
+    page.get_by_label("Left cheek").check()
+    page.get_by_role("button", name="Save session").tap()
+
+
+def test_a_session_deleted_offline_is_deleted_from_the_account_once_back_online(
+    page, server, gate, live_app, screenshots
+):
+    base = server.url
+    register(page, base, "tidy@example.com")
+    day = TODAY - timedelta(days=3)
+    record_session(page, base, day)
+    expect(page.get_by_text("Treatment session saved.")).to_be_visible(timeout=SYNC_TIMEOUT)
+    wait_until_offline_ready(page)
+    page.goto(f"{base}/sessions")  # seen online: the phone keeps a copy of the list
+    card = page.get_by_role("listitem").filter(
+        has=page.get_by_role("heading", name=re.compile(f"Session 1 · {day:%d %b %Y}"))
+    )
+    expect(card).to_be_visible()
+
+    go_offline(page.context)
+    gate.closed = True
+    page.goto(f"{base}/sessions")
+    expect(page.locator("[data-offline-copy]")).to_be_visible()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name=f"Delete session of {day:%d %b %Y}").tap()
+    expect(page.get_by_text("was deleted on this phone")).to_be_visible()
+    expect(card).to_be_hidden()
+    expect(waiting(page)).to_have_attribute("data-outbox-count", "1")
+    page.screenshot(path=screenshots / "01-deleted-offline.png", full_page=True)
+    assert gate.leaks == []
+    with live_app.app_context():
+        assert db.session.execute(db.select(TreatmentSession)).scalar_one().deleted_at is None
+    gate.closed = False
+
+    go_online(page.context)
+    expect(waiting(page)).to_have_attribute("data-outbox-count", "0", timeout=SYNC_TIMEOUT)
+    with live_app.app_context():
+        assert db.session.execute(db.select(TreatmentSession)).scalar_one().deleted_at is not None
+    page.goto(f"{base}/sessions")
+    expect(page.get_by_text("No sessions yet.")).to_be_visible()
+    page.screenshot(path=screenshots / "02-synced.png", full_page=True)

@@ -1,7 +1,7 @@
 // The outbox: what waits on this phone to be uploaded, oldest first.
-// An item is {seq, kind: "entry"|"session", uuid, body, photos: [{uuid, area, name, type, data,
-// done}], photo_deletes: [{uuid, done}], account, rev, state: "waiting"|"rejected", error,
-// attempts, next_attempt_at, saved_at}. Photos are ArrayBuffers plus their type: Safari cannot
+// An item is {seq, kind: "entry"|"session"|"delete", uuid, body, photos: [{uuid, area, name, type,
+// data, done}], photo_deletes: [{uuid, done}], account, rev, state: "waiting"|"rejected", error,
+// attempts, next_attempt_at, saved_at}; a delete also has target ("entries"|"sessions") and label. Photos are ArrayBuffers plus their type: Safari cannot
 // store Blobs. Only sync.js removes an item, and only after the server acknowledged it (2xx).
 import { META, OUTBOX, req, withStores } from "./db.js";
 

@@ -25,6 +25,7 @@ function when(iso) {
 }
 
 function describe(item) {
+  if (item.kind === "delete") return `Deleting ${item.label}`;
   const day = new Date(`${item.body.date}T12:00:00`);
   const date = Number.isNaN(day.getTime()) ? item.body.date || "no date"
     : day.toLocaleDateString([], { day: "numeric", month: "short" });
@@ -36,15 +37,19 @@ function rejectedRow(item) {
   const problems = Object.entries(item.error.fields || {})
     .filter(([, problem]) => problem !== item.error.message)
     .map(([field, problem]) => `${field.replace(/^ratings\./, "")}: ${problem}`).join("; ");
+  const question = item.kind === "delete"
+    ? `Forget this delete? ${item.label} stays in your account.`
+    : `Discard “${describe(item)}” from this phone? It was not uploaded.`;
   const discard = async () => {
-    if (!window.confirm(`Discard “${describe(item)}” from this phone? It was not uploaded.`)) return;
+    if (!window.confirm(question)) return;
     await queue.removeIf(item.seq);
   };
+  // A delete has nothing to fix in a form: it can only be forgotten.
+  const fix = item.kind === "delete" ? [] : [el("a", { class: "button", href: fixUrl }, "Fix")];
   return el("li", { class: "outbox-rejected" },
     el("p", {}, el("strong", {}, `${describe(item)} was not accepted. `),
       `${item.error.what}: ${item.error.message}${problems ? ` (${problems})` : ""}`),
-    el("p", { class: "outbox-actions" },
-      el("a", { class: "button", href: fixUrl }, "Fix"),
+    el("p", { class: "outbox-actions" }, ...fix,
       el("button", { type: "button", class: "button danger", onclick: discard }, "Discard")));
 }
 

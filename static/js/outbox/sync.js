@@ -64,14 +64,17 @@ class Retry extends Error {}
 
 // Send one request until it is acknowledged (2xx with the stored row as JSON), fetching a fresh
 // CSRF token once if the old one is stale. `special(answer)` may return "again" to resend (after
-// it changed the url or body, as a 409 merge does). Throws Rejected, Retry or Stop otherwise.
+// it changed the url or body, as a 409 merge does), or "done" to take the answer as the
+// acknowledgement. Throws Rejected, Retry or Stop otherwise.
 async function send(ctx, method, request, what, special = () => null) {
   let csrfRetried = false;
   for (let round = 0; round < 4; round += 1) {
     const { url, ...options } = request();
     const answer = await call(method, url, { ...options, token: ctx.token });
     if (answer.status >= 200 && answer.status < 300 && answer.data) return answer;
-    if (await special(answer) === "again") continue;
+    const verdict = await special(answer);
+    if (verdict === "again") continue;
+    if (verdict === "done") return answer;
     const kind = classify(answer);
     if (kind === "csrf" && !csrfRetried) {
       csrfRetried = true;
@@ -145,6 +148,17 @@ async function sendSession(ctx, item) {
   if (answer.data.id !== item.uuid) throw new Retry("unexpected answer");
 }
 
+// A delete queued on this phone (deletes.js): a tombstone by uuid, stamped when it was tapped.
+async function sendDelete(ctx, item) {
+  const stamp = encodeURIComponent(item.body.client_updated_at);
+  // 404: the row is not in this account (already gone, or it never reached the server): what the
+  // patient asked for holds, and asking again would never change the answer.
+  const alreadyGone = ({ status }) => (status === 404 ? "done" : null);
+  await send(ctx, "DELETE",
+    () => ({ url: `${API}/${item.target}/${item.uuid}?client_updated_at=${stamp}` }),
+    `Deleting ${item.label}`, alreadyGone);
+}
+
 function complete(item, rev) {
   return item.rev === rev
     && (item.kind !== "entry" || item.row_done)
@@ -186,6 +200,7 @@ async function run({ force = false } = {}) {
     const rev = item.rev;
     try {
       if (item.kind === "entry") await sendEntry(ctx, item);
+      else if (item.kind === "delete") await sendDelete(ctx, item);
       else await sendSession(ctx, item);
       const gone = await queue.removeIf(seq, (stored) => complete(stored, rev));
       if (gone) result.sent.push({ seq, kind: item.kind, uuid: item.uuid });
