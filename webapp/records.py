@@ -211,17 +211,17 @@ def add_photo(
 
     Raises imaging.ImageRejected for bad bytes, TooManyPhotos, UuidTaken.
     """
-    existing = db.session.execute(
-        db.select(Photo).where(Photo.uuid == photo_uuid)
-    ).scalar_one_or_none()
+    existing = _photo_with_uuid(photo_uuid)
     if existing is not None:
-        if existing.user_id != user.id or existing.entry_id != entry.id:
-            raise UuidTaken(photo_uuid)
-        return existing, False
+        return _replayed(existing, user, entry), False
+    # An early answer for a full entry, before the costly ingest. It is not the decision: another
+    # upload can take the last slot meanwhile, so the cap is checked again under the entry's lock.
     if len(entry.photos) >= MAX_PHOTOS_PER_ENTRY:
         raise TooManyPhotos()
     ingested = imaging.ingest_photo(upload)
     key = new_key()
+    # Bytes first, row second: a row must never name bytes that are not there. If the process dies
+    # in between, or the commit fails, housekeeping.sweep_photos removes the unnamed bytes later.
     for name, rendition in ingested.renditions.items():
         store.put(f"{key}/{name}.jpg", rendition.data, imaging.CONTENT_TYPE)
     photo = Photo(
@@ -240,21 +240,71 @@ def add_photo(
         lab_b=ingested.colour.b_star,
         ita_deg=ingested.colour.ita_deg,
     )
-    db.session.add(photo)
     try:
-        db.session.commit()
+        _lock_entry(entry)
+        # Under the lock, in this order: a replay of this very upload that won while we ingested
+        # is answered as a replay (it is not a seventh photo), then the cap decides.
+        winner = _photo_with_uuid(photo_uuid)
+        if winner is None:
+            if _live_photo_count(entry) >= MAX_PHOTOS_PER_ENTRY:
+                raise TooManyPhotos()
+            db.session.add(photo)
+            db.session.commit()
+            db.session.expire(entry, ["photos"])
+            return photo, True
+    except TooManyPhotos:
+        db.session.rollback()  # releases the entry's lock
+        _drop_bytes(store, key)
+        raise
     except IntegrityError:
-        # The same upload arrived twice at once: keep the first, drop our bytes.
-        db.session.rollback()
-        store.delete_prefix(key)
-        existing = db.session.execute(
-            db.select(Photo).where(Photo.uuid == photo_uuid, Photo.user_id == user.id)
-        ).scalar_one_or_none()
-        if existing is None:
-            raise UuidTaken(photo_uuid) from None
-        return existing, False
-    db.session.expire(entry, ["photos"])
-    return photo, True
+        # The same UUID committed by a request that did not need this entry's lock (sent to
+        # another entry, or by another user): keep the first.
+        winner = None
+    db.session.rollback()
+    _drop_bytes(store, key)
+    winner = winner or _photo_with_uuid(photo_uuid)
+    if winner is None:
+        raise UuidTaken(photo_uuid)
+    return _replayed(winner, user, entry), False
+
+
+def _photo_with_uuid(photo_uuid: str) -> Photo | None:
+    # Not scoped to the user: a UUID is unique across all users, and _replayed tells them apart.
+    return db.session.execute(
+        db.select(Photo).where(Photo.uuid == photo_uuid)
+    ).scalar_one_or_none()
+
+
+def _replayed(existing: Photo, user: User, entry: Entry) -> Photo:
+    """The stored photo a replayed upload gets back; UuidTaken if the UUID is not this one's."""
+    if existing.user_id != user.id or existing.entry_id != entry.id:
+        raise UuidTaken(existing.uuid)
+    return existing
+
+
+def _lock_entry(entry: Entry) -> None:
+    """Hold the entry's row lock until the transaction ends: photo inserts into one entry then
+    run one at a time, so a count taken under it stays true until the commit.
+
+    A plain UPDATE does this on every database: PostgreSQL locks the row and makes a second
+    UPDATE wait for the first transaction to end (the count after it, a new statement, then sees
+    the other photo), and in SQLite any write takes the database's write lock. SELECT ... FOR
+    UPDATE would do on PostgreSQL only: SQLAlchemy leaves it out for SQLite. It writes updated_at
+    back unchanged, so the entry does not reappear in the /changes feed.
+    """
+    db.session.execute(
+        db.update(Entry).where(Entry.id == entry.id).values(updated_at=Entry.updated_at),
+        execution_options={"synchronize_session": False},
+    )
+
+
+def _live_photo_count(entry: Entry) -> int:
+    # A query, not len(entry.photos): the relationship was loaded before the lock was taken.
+    return db.session.execute(
+        db.select(db.func.count())
+        .select_from(Photo)
+        .where(Photo.entry_id == entry.id, Photo.deleted_at.is_(None))
+    ).scalar_one()
 
 
 def delete_photo(photo: Photo, store: PhotoStore) -> None:
@@ -267,7 +317,16 @@ def delete_photo(photo: Photo, store: PhotoStore) -> None:
 
 def _remove_bytes(store: PhotoStore, photo: Photo) -> None:
     # The tombstone row is what devices sync; the pixels of a deleted photo must not linger.
+    _drop_bytes(store, photo.storage_key)
+
+
+def _drop_bytes(store: PhotoStore, key: str) -> None:
+    """Delete a photo's renditions, best effort: the row's fate is already decided.
+
+    If the store is down the bytes stay; no row needs them, so `flask photos sweep`
+    (housekeeping.sweep_photos) removes them on a later run.
+    """
     try:
-        store.delete_prefix(photo.storage_key)
-    except Exception:  # storage down: the row is tombstoned, a later cleanup can retry
-        log.exception("could not delete photo bytes for %s", photo.uuid)
+        store.delete_prefix(key)
+    except Exception:
+        log.exception("could not delete photo bytes under %s; the sweep will retry", key)

@@ -1,0 +1,207 @@
+"""Keeping photo rows and photo bytes in step.
+
+* The per-entry cap (MAX_PHOTOS_PER_ENTRY) holds when two uploads race for an entry's last slot:
+  the race is made deterministic by committing a competing photo from another session while ours
+  is being ingested, i.e. after add_photo's early check and before its commit.
+* The housekeeping sweep (webapp.housekeeping, `flask photos sweep`) removes bytes that no photo
+  row names once they are older than the grace period, and the leftover bytes of deleted photos.
+
+Everything runs against the store and database the `app` fixture picks, so `make test-postgres`
+runs it on PostgreSQL with photos in S3.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import date
+
+import pytest
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from webapp import records
+from webapp.extensions import db
+from webapp.models import Entry, Photo, User
+from webapp.responses import RENDITIONS
+from webapp.storage import PhotoStore, new_key
+from webapp.validation import EntryData
+from webapp.vocabulary import MAX_PHOTOS_PER_ENTRY
+
+JPEG = "image/jpeg"
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def store(app: Flask) -> Iterator[PhotoStore]:
+    """The app's photo store, inside an app context (records and the sweep need one)."""
+    with app.app_context():
+        yield app.extensions["photo_store"]
+
+
+@pytest.fixture
+def entry(store: PhotoStore, user: User) -> Entry:
+    data = EntryData(date=date(2026, 3, 1), ratings={}, pie_severity=None, pih_severity=None)
+    return records.save_entry(user, str(uuid.uuid4()), data).row
+
+
+def put_bytes(store: PhotoStore) -> str:
+    """Renditions under a new key, as add_photo writes them before its row; the key."""
+    key = new_key()
+    for name in RENDITIONS:
+        store.put(f"{key}/{name}.jpg", b"not really a jpeg", JPEG)
+    return key
+
+
+def photo_row(entry: Entry, key: str, photo_uuid: str | None = None) -> Photo:
+    return Photo(
+        uuid=photo_uuid or str(uuid.uuid4()),
+        user_id=entry.user_id,
+        entry_id=entry.id,
+        area="front",
+        storage_key=key,
+        width=1,
+        height=1,
+        byte_size=17,
+        sha256="0" * 64,
+    )
+
+
+def fill(entry: Entry, store: PhotoStore, count: int) -> list[str]:
+    """Give the entry `count` live photos (bytes and rows, without ingesting); their keys."""
+    keys = [put_bytes(store) for _ in range(count)]
+    db.session.add_all(photo_row(entry, key) for key in keys)
+    db.session.commit()
+    return keys
+
+
+def stored_keys(store: PhotoStore) -> set[str]:
+    return {prefix.base_key for prefix in store.list_prefixes()}
+
+
+def live_photo_uuids(entry: Entry) -> set[str]:
+    return set(
+        db.session.execute(
+            db.select(Photo.uuid).where(Photo.entry_id == entry.id, Photo.deleted_at.is_(None))
+        ).scalars()
+    )
+
+
+def race_during_ingest(
+    monkeypatch: pytest.MonkeyPatch, compete: Callable[[], None]
+) -> list[int]:
+    """Run `compete` while add_photo ingests: after its early cap check, before its commit."""
+    calls: list[int] = []
+    real_ingest = records.imaging.ingest_photo
+
+    def ingest_while_another_request_commits(data: bytes):
+        calls.append(1)
+        compete()
+        return real_ingest(data)
+
+    monkeypatch.setattr(records.imaging, "ingest_photo", ingest_while_another_request_commits)
+    return calls
+
+
+def commit_from_another_request(store: PhotoStore, entry: Entry, photo_uuid: str) -> str:
+    """Store a photo for `entry` the way a request in another worker would; its key."""
+    key = put_bytes(store)
+    with Session(db.engine) as other:
+        other.add(photo_row(entry, key, photo_uuid))
+        other.commit()
+    return key
+
+
+# --- the per-entry cap under a race ------------------------------------------------------------
+
+
+def test_the_later_of_two_uploads_racing_for_the_last_slot_is_refused(
+    store: PhotoStore, entry: Entry, user: User, sample_photo: bytes, monkeypatch
+) -> None:
+    fill(entry, store, MAX_PHOTOS_PER_ENTRY - 1)
+    winner = str(uuid.uuid4())
+    race_during_ingest(monkeypatch, lambda: commit_from_another_request(store, entry, winner))
+    later = str(uuid.uuid4())
+
+    with pytest.raises(records.TooManyPhotos):
+        records.add_photo(user, entry, later, "front", sample_photo, store)
+
+    uuids = live_photo_uuids(entry)
+    assert len(uuids) == MAX_PHOTOS_PER_ENTRY
+    assert winner in uuids
+    assert later not in uuids
+
+
+def test_an_upload_refused_by_the_race_leaves_no_bytes(
+    store: PhotoStore, entry: Entry, user: User, sample_photo: bytes, monkeypatch
+) -> None:
+    keys = set(fill(entry, store, MAX_PHOTOS_PER_ENTRY - 1))
+    competitor: list[str] = []
+    race_during_ingest(
+        monkeypatch,
+        lambda: competitor.append(commit_from_another_request(store, entry, str(uuid.uuid4()))),
+    )
+    with pytest.raises(records.TooManyPhotos):
+        records.add_photo(user, entry, str(uuid.uuid4()), "front", sample_photo, store)
+    assert stored_keys(store) == keys | set(competitor)
+
+
+def test_a_replay_racing_its_own_upload_for_the_last_slot_gets_the_stored_photo(
+    store: PhotoStore, entry: Entry, user: User, sample_photo: bytes, monkeypatch
+) -> None:
+    # The same upload sent twice at once: the copy that lost is answered with the stored photo
+    # (idempotent), not refused as a seventh photo, and its bytes are not kept.
+    keys = set(fill(entry, store, MAX_PHOTOS_PER_ENTRY - 1))
+    photo_uuid = str(uuid.uuid4())
+    first: list[str] = []
+    race_during_ingest(
+        monkeypatch, lambda: first.append(commit_from_another_request(store, entry, photo_uuid))
+    )
+
+    photo, created = records.add_photo(user, entry, photo_uuid, "front", sample_photo, store)
+
+    assert (photo.uuid, photo.storage_key, created) == (photo_uuid, first[0], False)
+    assert stored_keys(store) == keys | set(first)
+
+
+def test_the_cap_is_checked_before_the_photo_is_ingested(
+    store: PhotoStore, entry: Entry, user: User, sample_photo: bytes, monkeypatch
+) -> None:
+    # Ingesting costs ~0.3 s of CPU: a full entry is refused without it.
+    fill(entry, store, MAX_PHOTOS_PER_ENTRY)
+    ingested = race_during_ingest(monkeypatch, lambda: None)
+    with pytest.raises(records.TooManyPhotos):
+        records.add_photo(user, entry, str(uuid.uuid4()), "front", sample_photo, store)
+    assert ingested == []
+
+
+def test_the_last_free_slot_still_takes_a_photo(
+    store: PhotoStore, entry: Entry, user: User, sample_photo: bytes
+) -> None:
+    fill(entry, store, MAX_PHOTOS_PER_ENTRY - 1)
+    photo, created = records.add_photo(user, entry, str(uuid.uuid4()), "front", sample_photo, store)
+    assert created
+    assert len(live_photo_uuids(entry)) == MAX_PHOTOS_PER_ENTRY
+    assert stored_keys(store) >= {photo.storage_key}
+
+
+def test_adding_a_photo_does_not_mark_its_entry_as_changed(
+    store: PhotoStore, entry: Entry, user: User, sample_photo: bytes
+) -> None:
+    # The entry's row is locked while the photo is inserted; that must not move it in the
+    # /changes feed, which is ordered by updated_at.
+    before = db.session.execute(db.select(Entry.updated_at).where(Entry.id == entry.id)).scalar()
+    records.add_photo(user, entry, str(uuid.uuid4()), "front", sample_photo, store)
+    after = db.session.execute(db.select(Entry.updated_at).where(Entry.id == entry.id)).scalar()
+    assert after == before
+
+
+def test_a_deleted_photo_frees_its_slot(
+    store: PhotoStore, entry: Entry, user: User, sample_photo: bytes
+) -> None:
+    fill(entry, store, MAX_PHOTOS_PER_ENTRY)
+    records.delete_photo(entry.photos[0], store)
+    _, created = records.add_photo(user, entry, str(uuid.uuid4()), "front", sample_photo, store)
+    assert created
