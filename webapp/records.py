@@ -112,15 +112,29 @@ def entry_on(user: User, entry_date: date) -> Entry | None:
     ).scalar_one_or_none()
 
 
+def _stored_version(
+    model: type[SyncedRow], user: User, row_uuid: str, stamp: datetime
+) -> tuple[SyncedRow | None, bool]:
+    """The user's row with this UUID, tombstones included (a newer write brings one back), and
+    whether a write stamped `stamp` may replace it: last writer wins by client_updated_at.
+
+    Raises UuidTaken when the UUID belongs to another user's row.
+    """
+    row = owned(model, user, row_uuid, include_deleted=True)
+    if row is None:
+        if _uuid_used_elsewhere(model, user, row_uuid):
+            raise UuidTaken(row_uuid)
+        return None, True
+    return row, stamp >= row.client_updated_at
+
+
 def save_entry(user: User, entry_uuid: str, data: EntryData) -> SaveResult:
     """Create or update an entry by UUID. Raises DateTaken or UuidTaken."""
-    entry = owned(Entry, user, entry_uuid, include_deleted=True)
-    if entry is None and _uuid_used_elsewhere(Entry, user, entry_uuid):
-        raise UuidTaken(entry_uuid)
     stamp = data.client_updated_at or utcnow()
-    created = entry is None
-    if entry is not None and stamp < entry.client_updated_at:
+    entry, newer = _stored_version(Entry, user, entry_uuid, stamp)
+    if entry is not None and not newer:
         return SaveResult(entry, created=False, applied=False)
+    created = entry is None
     clash = entry_on(user, data.date)
     if clash is not None and clash.uuid != entry_uuid:
         raise DateTaken(clash)
@@ -152,13 +166,11 @@ def save_entry(user: User, entry_uuid: str, data: EntryData) -> SaveResult:
 
 def save_session(user: User, session_uuid: str, data: SessionData) -> SaveResult:
     """Create or update a treatment session by UUID. Raises UuidTaken."""
-    session = owned(TreatmentSession, user, session_uuid, include_deleted=True)
-    if session is None and _uuid_used_elsewhere(TreatmentSession, user, session_uuid):
-        raise UuidTaken(session_uuid)
     stamp = data.client_updated_at or utcnow()
-    created = session is None
-    if session is not None and stamp < session.client_updated_at:
+    session, newer = _stored_version(TreatmentSession, user, session_uuid, stamp)
+    if session is not None and not newer:
         return SaveResult(session, created=False, applied=False)
+    created = session is None
     if session is None:
         session = TreatmentSession(uuid=session_uuid, user_id=user.id)
         db.session.add(session)
