@@ -67,6 +67,7 @@ def pytest_runtest_makereport(item, call):
     report = yield
     if report.when == "call":
         item.call_failed = report.failed
+        item.call_failure = report.longreprtext if report.failed else ""
     return report
 
 
@@ -162,21 +163,24 @@ def in_flight(context) -> InFlight:
 
 
 def report_failure(request, contexts: list) -> None:
-    """After a failed test: a screenshot of every open page and what its console said."""
+    """After a failed test: a screenshot of every open page and what its console said, printed
+    and written to failure.txt with the error (a retried try's output is not shown otherwise)."""
     attempt = getattr(request.node, "execution_count", 1)
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
     folder = RESULTS / "failures" / f"{name}-attempt-{attempt}"
     folder.mkdir(parents=True, exist_ok=True)
-    print(f"{request.node.nodeid} failed (attempt {attempt}); screenshots in {folder}")
+    lines = [f"{request.node.nodeid} failed (attempt {attempt}); screenshots in {folder}"]
     for number, context in enumerate(contexts, start=1):
         for page_number, page in enumerate(context.pages, start=1):
-            print(f"context {number} page {page_number} at {page.url}")
+            lines.append(f"context {number} page {page_number} at {page.url}")
             try:
                 page.screenshot(path=folder / f"failure-{number}-{page_number}.png", timeout=5_000)
             except Exception as error:  # a diagnostic must not hide the failure
-                print(f"  no screenshot: {error}")
-        for line in context.console_lines[-40:]:
-            print(f"  console: {line}")
+                lines.append(f"  no screenshot: {error}")
+        lines += [f"  console: {line}" for line in context.console_lines[-40:]]
+    print("\n".join(lines))
+    failure = getattr(request.node, "call_failure", "")
+    (folder / "failure.txt").write_text("\n".join([*lines, "", failure]), encoding="utf-8")
 
 
 @pytest.fixture

@@ -7,6 +7,11 @@ import * as queue from "./queue.js";
 export const SYNC_TAG = "skinlog-outbox";
 const API = "/api/v1";
 const MAX_BACKOFF_MS = 5 * 60 * 1000;
+// A request that stalls (a dead connection the phone has not noticed) counts as a network failure
+// and is retried later; without a limit it would hold the sync lock, and every later sync, forever.
+// A photo gets longer: 2 MB at 3G speed takes most of a minute. Every request is safe to resend.
+const TIMEOUT_MS = 30 * 1000;
+const UPLOAD_TIMEOUT_MS = 3 * 60 * 1000;
 
 class Stop extends Error {
   constructor(reason) { super(reason); this.reason = reason; } // "network" | "auth"
@@ -21,19 +26,25 @@ async function call(method, url, { token, json, form } = {}) {
   } else if (form) {
     body = form;
   }
-  let response;
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), form ? UPLOAD_TIMEOUT_MS : TIMEOUT_MS);
   try {
-    // redirect "manual": a captive portal's redirect is no acknowledgement.
-    response = await fetch(url, { method, headers, body, credentials: "same-origin",
-      cache: "no-store", redirect: "manual" });
-  } catch {
-    throw new Stop("network");
+    let response;
+    try {
+      // redirect "manual": a captive portal's redirect is no acknowledgement.
+      response = await fetch(url, { method, headers, body, credentials: "same-origin",
+        cache: "no-store", redirect: "manual", signal: abort.signal });
+    } catch {
+      throw new Stop("network");
+    }
+    let data = null;
+    if ((response.headers.get("Content-Type") || "").includes("application/json")) {
+      data = await response.json().catch(() => null);
+    }
+    return { status: response.status, data };
+  } finally {
+    clearTimeout(timer);
   }
-  let data = null;
-  if ((response.headers.get("Content-Type") || "").includes("application/json")) {
-    data = await response.json().catch(() => null);
-  }
-  return { status: response.status, data };
 }
 
 async function freshToken() {
