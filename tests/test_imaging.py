@@ -55,7 +55,7 @@ def near(pixel: tuple[int, ...], colour: tuple[int, ...], tolerance: int = 24) -
     return all(abs(int(a) - int(b)) <= tolerance for a, b in zip(pixel, colour, strict=False))
 
 
-def fully_loaded_photo(fmt: str = "JPEG", **kwargs) -> bytes:
+def fully_loaded_photo(fmt: str = "JPEG", orientation: int = 1, **kwargs) -> bytes:
     """A photo carrying every kind of metadata we promise to strip."""
     comment = SECRET_COMMENT if fmt in ("JPEG", "PNG") else None
     return make_photo(
@@ -66,7 +66,7 @@ def fully_loaded_photo(fmt: str = "JPEG", **kwargs) -> bytes:
         icc=True,
         xmp=True,
         trailing=TRAILER,
-        orientation=1,
+        orientation=orientation,
         **kwargs,
     )
 
@@ -149,6 +149,13 @@ def test_jpeg_renditions_carry_no_exif_gps_xmp_icc_comment_or_trailing_bytes(nam
     # The factory really did put all of it in, so the absence below means something.
     for needle in (b"Exif", b"http://ns.adobe.com/xap", b"ICC_PROFILE", SECRET_COMMENT, TRAILER):
         assert needle in source
+    assert_no_metadata(ingest_photo(source).renditions[name])
+
+
+@pytest.mark.parametrize("name", ["full", "display", "thumb"])
+def test_turned_photo_renditions_carry_no_metadata_either(name):
+    # A turned photo takes another path to its clean pixels (the transpose, not a copy).
+    source = fully_loaded_photo("JPEG", orientation=6, width=1600, height=1200)
     assert_no_metadata(ingest_photo(source).renditions[name])
 
 
@@ -578,9 +585,25 @@ def test_ingest_measures_the_default_region_of_the_photo():
     assert colour.a_star > 50, "red centre, not white edges"
 
 
-def test_ingest_colour_can_be_measured_again_from_the_stored_full_rendition():
-    photo = ingest_photo(make_photo(1600, 1200))
-    assert colour_metrics(photo.renditions["full"].data) == photo.colour
+@pytest.mark.parametrize(
+    "source",
+    [
+        make_photo(1600, 1200),
+        make_photo(2400, 1800, orientation=6),
+        make_photo(4000, 3000, colour=(190, 130, 120)),  # draft-decoded
+        make_photo(1200, 900, fmt="PNG"),
+    ],
+    ids=["jpeg", "turned", "12mp", "png"],
+)
+def test_ingest_colour_from_the_thumb_matches_the_stored_full_rendition(source):
+    # Ingest measures the thumb's pixels, not the 3 MP full rendition; measuring again (another
+    # region, a reset) reads the stored full rendition. The two must agree to within a rounding
+    # step of what the timeline shows (a* to 0.1, ITA° to 1°).
+    photo = ingest_photo(source)
+    again = colour_metrics(photo.renditions["full"].data)
+    measured = (photo.colour.l_star, photo.colour.a_star, photo.colour.b_star)
+    assert measured == pytest.approx((again.l_star, again.a_star, again.b_star), abs=0.15)
+    assert photo.colour.ita_deg == pytest.approx(again.ita_deg, abs=0.5)
 
 
 def test_colour_of_bytes_follows_their_exif_orientation():

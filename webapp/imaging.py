@@ -18,10 +18,11 @@ that carries the patient's home (GPS) in its EXIF. So this module
 It imports nothing from Flask so it can be tested directly and reused from command-line tools.
 
 Speed: a 12 MP JPEG is decoded at half scale in the DCT domain (`Image.draft`) and never exists
-at full size in memory; that keeps an ingest near twice the cost of one plain full-size decode of
-the same file, where the obvious pipeline costs ten (bench/bench_ingest.py). JPEG scaling only
-halves, so the "full" rendition of a 4000 px wide photo is 2000 px, not 2048: see
-`JPEG_DRAFT_MIN_FRACTION`.
+at full size in memory; each smaller rendition is made from the one above it, and colour is
+measured on the thumb. An ingest costs about 1.3 plain full-size decodes of the same file, where
+the obvious pipeline costs eleven (bench/bench_ingest.py). The half-scale decode alone is 0.6-0.7
+of that decode: the entropy decoding cannot be scaled away. JPEG scaling only halves, so the
+"full" rendition of a 4000 px wide photo is 2000 px, not 2048: see `JPEG_DRAFT_MIN_FRACTION`.
 """
 
 from __future__ import annotations
@@ -151,7 +152,7 @@ class IngestedPhoto:
     height: int
     sha256: str  # hex digest of the full rendition's bytes
     taken_at: datetime | None  # EXIF DateTimeOriginal (or DateTime), naive; for the database only
-    colour: ColourMetrics  # of DEFAULT_REGION of the full rendition
+    colour: ColourMetrics  # of DEFAULT_REGION, measured on the thumb (= the full within 0.15)
 
 
 # --------------------------------------------------------------------------------------------
@@ -173,27 +174,33 @@ def ingest_photo(
     decoded, orientation, taken_at = _decode_upload(
         bytes(data), max_bytes=max_bytes, max_pixels=max_pixels
     )
-    # Drop each intermediate as soon as the next exists: two full-size images at most, not four.
-    oriented = _apply_orientation(decoded, orientation)
-    del decoded
-    full = _rebuild(oriented)
-    del oriented
-    display = _fit(full, RENDITION_SIZES["display"])
-    thumb = _fit(display, RENDITION_SIZES["thumb"])
+    full = _upright_pixels(decoded, orientation)
+    del decoded  # at most two full-size images exist at once, and only for a moment
+    # Each rendition is made from the next larger one, never from the upload. The display
+    # resample is the largest cost after the decode: bilinear (a triangle as wide as the step)
+    # costs 2/3 of bicubic there and is a touch softer (0.4 dB from a Lanczos-from-the-original
+    # reference on the benchmark photo; visible only on test patterns). The thumb is shown at
+    # 96 CSS px: an integer box reduction (Image.reduce) does nearly all of it.
+    display = _fit(full, RENDITION_SIZES["display"], Image.Resampling.BILINEAR)
+    thumb = _fit(display, RENDITION_SIZES["thumb"], Image.Resampling.BILINEAR, reducing_gap=1.0)
     renditions = {
-        name: Rendition(name, _encode_jpeg(img), img.width, img.height)
-        for name, img in (("full", full), ("display", display), ("thumb", thumb))
+        # Full is opened only when a patient taps a photo: Huffman optimisation would make it
+        # ~15 % smaller at twice the encoding time. The two that every page loads keep it.
+        "full": Rendition("full", _encode_jpeg(full, optimize=False), full.width, full.height),
+        "display": Rendition("display", _encode_jpeg(display), display.width, display.height),
+        "thumb": Rendition("thumb", _encode_jpeg(thumb), thumb.width, thumb.height),
     }
-    full_bytes = renditions["full"].data
     return IngestedPhoto(
         renditions=renditions,
         width=full.width,
         height=full.height,
-        sha256=hashlib.sha256(full_bytes).hexdigest(),
+        sha256=hashlib.sha256(renditions["full"].data).hexdigest(),
         taken_at=taken_at,
-        # Measured on the stored bytes, not the pixels before encoding, so re-measuring the stored
-        # photo later (another region, a new formula) starts from exactly the same numbers.
-        colour=colour_metrics(full_bytes),
+        # A regional mean needs no 3 MP and no second decode: the thumb's pixels, before encoding,
+        # are the closest to the upload's own (JPEG shifts a flat colour's mean by up to 0.4 b*
+        # in the stored thumb, 0.1 in the stored full). Re-measuring reads the stored full
+        # rendition, which agrees within 0.15 L*a*b* (tests/test_imaging.py holds this).
+        colour=colour_metrics(thumb),
     )
 
 
@@ -365,6 +372,21 @@ def _apply_orientation(image: Image.Image, orientation: int) -> Image.Image:
     return image if method is None else image.transpose(method)
 
 
+def _upright_pixels(image: Image.Image, orientation: int) -> Image.Image:
+    """The pixels turned upright, in a new image that carries nothing but them.
+
+    A transpose already writes into a new plain Image (no decoder state, no EXIF cache); all it
+    takes from its source is a copy of `info` (EXIF, ICC, XMP, comment), which is emptied. Upright
+    pixels are copied into a new image instead. Either way one copy of the pixels, not two.
+    """
+    method = _ORIENTATION_TRANSPOSE.get(orientation)
+    if method is None:
+        return _rebuild(image)
+    turned = image.transpose(method)
+    turned.info = {}
+    return turned
+
+
 def _to_srgb(image: Image.Image) -> Image.Image:
     """8-bit sRGB pixels, converted through the embedded ICC profile when it is not sRGB.
 
@@ -441,20 +463,24 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def _fit(image: Image.Image, long_side: int) -> Image.Image:
+def _fit(
+    image: Image.Image,
+    long_side: int,
+    resample: Image.Resampling = Image.Resampling.BICUBIC,
+    reducing_gap: float = 2.0,
+) -> Image.Image:
     """Scale down so the long side is at most `long_side`; never scale up.
 
-    Bicubic with a reducing gap of 2, as Pillow's own thumbnail() does: a cheap integer box
-    reduction first, then bicubic over the last factor of 2 or less. On a phone screen that is
-    indistinguishable from Lanczos, at 60 % of its cost (the display resample is the largest cost
-    of an ingest after the decode itself).
+    By default bicubic with a reducing gap of 2, as Pillow's own thumbnail() does: a cheap integer
+    box reduction first, then bicubic over the last factor of 2 or less; indistinguishable from
+    Lanczos on a phone screen at 60 % of its cost. A gap of 1 leaves nearly all to the box.
     """
     width, height = image.size
     if max(width, height) <= long_side:
         return image
     ratio = long_side / max(width, height)
     size = (max(1, round(width * ratio)), max(1, round(height * ratio)))
-    return image.resize(size, Image.Resampling.BICUBIC, reducing_gap=2.0)
+    return image.resize(size, resample, reducing_gap=reducing_gap)
 
 
 def _rebuild(image: Image.Image) -> Image.Image:
@@ -468,13 +494,14 @@ def _rebuild(image: Image.Image) -> Image.Image:
     return clean
 
 
-def _encode_jpeg(image: Image.Image) -> bytes:
-    """Baseline optimised JPEG, no metadata arguments at all.
+def _encode_jpeg(image: Image.Image, *, optimize: bool = True) -> bytes:
+    """Baseline JPEG (4:2:0, Pillow's default at this quality), no metadata arguments at all.
 
-    Progressive would be ~2x slower to encode for a few % smaller files; not worth it here.
+    `optimize` (Huffman tables fitted to the image) saves ~15 % of the bytes for about twice the
+    encoding time. Progressive would be slower still for a few % more; not worth it here.
     """
     buffer = io.BytesIO()
-    image.save(buffer, "JPEG", quality=JPEG_QUALITY, optimize=True)
+    image.save(buffer, "JPEG", quality=JPEG_QUALITY, optimize=optimize)
     return buffer.getvalue()
 
 
