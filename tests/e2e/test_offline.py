@@ -138,6 +138,14 @@ def login(page, base: str, email: str) -> None:
     page.get_by_role("button", name="Log in").tap()
     page.wait_for_url(f"{base}/")
 
+def record_session(page, base: str, day: date, depth: str = "1.0") -> None:
+    page.goto(f"{base}/sessions/new")
+    page.get_by_label("Date of the session").fill(day.isoformat())
+    page.get_by_label("Device").select_option("pen")
+    page.get_by_label("Needle depth (mm)").fill(depth)
+    page.get_by_label("Left cheek").check()
+    page.get_by_role("button", name="Save session").tap()
+
 
 def test_install_then_log_three_days_offline_and_sync_exactly_once(
     page, server, gate, live_app, screenshots, tmp_path
@@ -291,13 +299,7 @@ def test_sync_after_the_login_expired_keeps_the_outbox_and_finishes_after_login(
     go_offline(page.context)
     gate.closed = True
     log_entry(page, base, TODAY, redness="6")
-    # A treatment session can be recorded offline too.
-    page.goto(f"{base}/sessions/new")
-    page.get_by_label("Date of the session").fill(TODAY.isoformat())
-    page.get_by_label("Device").select_option("pen")
-    page.get_by_label("Needle depth (mm)").fill("1.25")
-    page.get_by_label("Left cheek").check()
-    page.get_by_role("button", name="Save session").tap()
+    record_session(page, base, TODAY, depth="1.25")  # a treatment session offline too
     expect(page.get_by_text("Saved on this phone.")).to_be_visible()
     expect(waiting(page)).to_have_attribute("data-outbox-count", "2")
     assert gate.leaks == []
@@ -432,14 +434,6 @@ def test_timeline_seen_online_opens_offline_marked_as_a_copy(
     page.screenshot(path=screenshots / "timeline-offline-copy.png", full_page=True)
     assert gate.leaks == []
 
-
-def record_session(page, base: str, day: date) -> None:
-    page.goto(f"{base}/sessions/new")
-    page.get_by_label("Date of the session").fill(day.isoformat())
-    page.get_by_label("Device").select_option("pen")
-    page.get_by_label("Needle depth (mm)").fill("1.0")
-    page.get_by_label("Left cheek").check()
-    page.get_by_role("button", name="Save session").tap()
 
 
 def test_a_session_deleted_offline_is_deleted_from_the_account_once_back_online(
