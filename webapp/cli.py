@@ -1,9 +1,64 @@
-"""Command-line tools: `flask --app webapp demo` fills an account with a realistic series."""
+"""Command-line tools.
+
+* `flask --app webapp demo` fills an account with a realistic series;
+* `flask --app webapp photos sweep` removes photo bytes that no live photo needs (see
+  webapp/housekeeping.py); run it from cron, e.g. hourly.
+"""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import click
-from flask import Flask
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from .extensions import db
+from .housekeeping import DEFAULT_GRACE, SweepReport, sweep_photos
+from .storage import StorageError
+
+photos_cli = AppGroup("photos", help="Photo housekeeping.")
+
+
+@photos_cli.command("sweep")
+@click.option(
+    "--grace-minutes",
+    type=click.IntRange(min=0),
+    default=int(DEFAULT_GRACE.total_seconds() // 60),
+    show_default=True,
+    help="Leave bytes with no photo row alone until they are this old: an upload writes its "
+    "bytes before its row. 0 only while nothing can be uploading.",
+)
+@click.option("--dry-run", is_flag=True, help="Count what would be removed; remove nothing.")
+def sweep_command(grace_minutes: int, dry_run: bool) -> None:
+    """Remove photo bytes that no photo row names, and the leftover bytes of deleted photos."""
+    grace = timedelta(minutes=grace_minutes)
+    try:
+        report = sweep_photos(
+            current_app.extensions["photo_store"], db.session, grace=grace, dry_run=dry_run
+        )
+    except StorageError as exc:
+        raise click.ClickException(f"the photo store could not be listed: {exc}") from exc
+    for line in describe(report, grace_minutes):
+        click.echo(line)
+    if report.failed:
+        # Non-zero so that cron (or whatever runs it) reports it; details are in the log.
+        raise click.exceptions.Exit(1)
+
+
+def describe(report: SweepReport, grace_minutes: int) -> list[str]:
+    """The sweep's result in words: counts only, never keys or anything of a photo."""
+    verb = "Would remove" if report.dry_run else "Removed"
+    lines = [
+        f"Scanned {report.scanned} stored photo(s).",
+        f"{verb} {report.orphans_removed} with no photo row, older than {grace_minutes} min.",
+        f"{verb} {report.deleted_removed} left over from deleted photos.",
+        f"Left {report.orphans_recent} with no photo row yet, younger than {grace_minutes} min "
+        "(uploads in flight, or removed by a later sweep).",
+    ]
+    if report.failed:
+        lines.append(f"Failed to remove {report.failed}: the store refused; see the log.")
+    return lines
 
 
 def init_app(app: Flask) -> None:
@@ -17,3 +72,5 @@ def init_app(app: Flask) -> None:
 
         summary = create_demo_account(email=email, password=password, days=days)
         click.echo(summary)
+
+    app.cli.add_command(photos_cli)
