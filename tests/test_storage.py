@@ -708,16 +708,22 @@ def test_s3_prefixes_are_isolated(bucket: tuple[str, str]) -> None:
     assert unprefixed.read(f"{base}/full.jpg") == repr(unprefixed).encode()
 
 
-def test_s3_delete_prefix_follows_pagination(bucket: tuple[str, str]) -> None:
-    endpoint_url, name = bucket
-    store = S3PhotoStore(name, endpoint_url=endpoint_url)
+def list_in_small_pages(store: S3PhotoStore) -> list[dict[str, Any]]:
+    """Make every listing come back 2 keys a page, as if there were thousands; the requests."""
     requests: list[dict[str, Any]] = []
 
     def small_pages(params: dict[str, Any], **_: Any) -> None:
-        params["MaxKeys"] = 2  # as if there were thousands of renditions
+        params["MaxKeys"] = 2
         requests.append(params)
 
     store.client.meta.events.register("provide-client-params.s3.ListObjectsV2", small_pages)
+    return requests
+
+
+def test_s3_delete_prefix_follows_pagination(bucket: tuple[str, str]) -> None:
+    endpoint_url, name = bucket
+    store = S3PhotoStore(name, endpoint_url=endpoint_url)
+    requests = list_in_small_pages(store)
     base = new_key()
     keys = [f"{base}/r{n}.jpg" for n in range(5)]
     for k in keys:
@@ -730,13 +736,7 @@ def test_s3_delete_prefix_follows_pagination(bucket: tuple[str, str]) -> None:
 def test_s3_list_prefixes_follows_pagination(bucket: tuple[str, str]) -> None:
     endpoint_url, name = bucket
     store = S3PhotoStore(name, endpoint_url=endpoint_url)
-    requests: list[dict[str, Any]] = []
-
-    def small_pages(params: dict[str, Any], **_: Any) -> None:
-        params["MaxKeys"] = 2  # as if there were thousands of photos
-        requests.append(params)
-
-    store.client.meta.events.register("provide-client-params.s3.ListObjectsV2", small_pages)
+    requests = list_in_small_pages(store)
     bases = [put_photo(store) for _ in range(2)]  # 6 objects: 3 pages, a photo across two
     assert listed_bases(store) == sorted(bases)
     assert len(requests) == 3
