@@ -418,3 +418,17 @@ def test_records_module_is_used_for_idempotency(app, user):
         second = records.save_entry(owner, "6f1c0c1e-4b5e-4a0e-9d35-0b7a0d7b1a11", data)
         assert first.created and not second.created
         assert db.session.query(Entry).count() == 1
+
+
+def test_a_session_whose_setting_is_a_list_is_a_422_not_a_500(logged_in):
+    body = {
+        "date": "2026-11-01",
+        "device": "pen",
+        "needle_depth_mm": 1.0,
+        "areas": ["chin"],
+        "setting": [],
+        "client_updated_at": "2026-11-01T10:00:00Z",
+    }
+    response = logged_in.put(f"/api/v1/sessions/{uuid.uuid4()}", json=body)
+    assert response.status_code == 422
+    assert "setting" in response.get_json()["error"]["fields"]

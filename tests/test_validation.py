@@ -146,9 +146,50 @@ def test_parse_area():
         parse_area("elbow")
 
 
+@pytest.mark.parametrize("field", ["device", "setting"])
+@pytest.mark.parametrize("value", [[], ["pen"], {"name": "pen"}])
+def test_a_choice_given_a_list_or_an_object_is_invalid_not_an_error(field, value):
+    payload = {
+        "date": TODAY.isoformat(),
+        "device": "pen",
+        "needle_depth_mm": 1.0,
+        "areas": ["chin"],
+        field: value,
+    }
+    with pytest.raises(Invalid) as invalid:
+        parse_session(payload, latest_date=TODAY)
+    assert field in invalid.value.fields
+
+
+def test_an_area_given_a_list_is_invalid_not_an_error():
+    with pytest.raises(Invalid):
+        parse_area(["chin"])
+
+
+# Keys the parsers know, as well as any text, so the odd values reach the real fields.
+KNOWN_FIELDS = st.sampled_from(
+    [
+        "date",
+        "ratings",
+        "pie_severity",
+        "pih_severity",
+        "red_flags",
+        "aftercare",
+        "notes",
+        "device",
+        "needle_depth_mm",
+        "areas",
+        "topicals",
+        "setting",
+        "provider",
+        "client_updated_at",
+    ]
+)
+
+
 @given(
     st.dictionaries(
-        st.text(max_size=12),
+        KNOWN_FIELDS | st.text(max_size=12),
         st.none()
         | st.booleans()
         | st.integers()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import uuid as uuid_module
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -109,7 +110,7 @@ def parse_session(payload: object, *, latest_date: date) -> SessionData:
     problems: dict[str, str] = {}
     session_date = _date(data, "date", problems, latest_date=latest_date)
     device = data.get("device")
-    if device not in DEVICES:
+    if not _one_of(device, DEVICES):
         problems["device"] = "choose one of: " + ", ".join(DEVICES)
     depth = data.get("needle_depth_mm")
     if isinstance(depth, bool) or not isinstance(depth, int | float) or not math.isfinite(depth):
@@ -123,7 +124,7 @@ def parse_session(payload: object, *, latest_date: date) -> SessionData:
         problems["areas"] = "choose at least one treated area"
     topicals = _choices(data, "topicals", TOPICALS, problems)
     setting = data.get("setting", "clinic")
-    if setting not in SETTINGS:
+    if not _one_of(setting, SETTINGS):
         problems["setting"] = "choose clinic or home"
     provider = _text(data, "provider", MAX_SHORT_TEXT_LENGTH, problems)
     notes = _text(data, "notes", MAX_NOTES_LENGTH, problems)
@@ -143,8 +144,14 @@ def parse_session(payload: object, *, latest_date: date) -> SessionData:
     )
 
 
+def _one_of(value: object, names: Mapping[str, str]) -> bool:
+    # A list or an object from JSON cannot be looked up in a dict (TypeError, a 500): only a
+    # string can name a choice.
+    return isinstance(value, str) and value in names
+
+
 def parse_area(value: object) -> str:
-    if value not in AREAS:
+    if not _one_of(value, AREAS):
         raise Invalid({"area": "choose one of: " + ", ".join(AREAS)})
     return str(value)
 
