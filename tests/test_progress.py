@@ -45,6 +45,9 @@ def test_no_sessions_means_everything_is_baseline():
 
 from datetime import timedelta  # noqa: E402
 
+from hypothesis import example, given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
 from webapp.progress import (  # noqa: E402
     CYCLE_MAX_DAYS,
     DayRecord,
@@ -52,6 +55,7 @@ from webapp.progress import (  # noqa: E402
     cycles,
     default_pair,
     key_photos,
+    nearest_day,
     recovery_curves,
     series_rows,
     summary_lines,
@@ -147,6 +151,26 @@ def test_day_28_falls_back_to_the_nearest_logged_day():
     ]
     (row,) = series_rows(cycles([S1]), records)
     assert (row.matched["pie_severity"].day, row.matched["pie_severity"].value) == (33, 2)
+
+
+@given(
+    st.dictionaries(
+        st.integers(0, CYCLE_MAX_DAYS) | st.integers(24, 32),  # often near day 28, ties too
+        st.fixed_dictionaries({"pie_severity": st.none() | st.integers(0, 4)}),
+        max_size=CYCLE_MAX_DAYS,
+    )
+)
+@example({27: {"pie_severity": 3}, 29: {"pie_severity": 1}})  # a tie: the later day
+def test_day_28_of_the_series_is_the_nearest_logged_day_on_any_record(logged):
+    # series_rows searches from day 28 outwards; it must pick what nearest_day() picks.
+    records = [day(S1 + timedelta(days=offset), **values) for offset, values in logged.items()]
+    (row,) = series_rows(cycles([S1], today=S1 + timedelta(days=CYCLE_MAX_DAYS)), records)
+    points = [
+        (offset, float(values["pie_severity"]))
+        for offset, values in logged.items()
+        if values["pie_severity"] is not None
+    ]
+    assert row.matched["pie_severity"] == nearest_day(points, 28)
 
 
 def test_recovery_is_unknown_without_a_baseline_and_not_yet_when_never_reached():

@@ -8,7 +8,7 @@ sessions, so deleting or moving a session re-aligns its entries. No Flask here.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import NamedTuple
@@ -230,14 +230,7 @@ def series_rows(
         if redness:
             day, value = max(redness, key=lambda point: (point[1], -point[0]))
             peak = DayValue(day, value)
-        matched = {}
-        for metric in matched_metrics:
-            points = [
-                (day, float(value))
-                for day, record in grouped[cycle.number]
-                if (value := record.get(metric)) is not None
-            ]
-            matched[metric] = nearest_day(points, matched_day)
+        matched = _nearest_values(grouped[cycle.number], matched_metrics, matched_day)
         rows.append(
             SeriesRow(
                 number=cycle.number,
@@ -251,6 +244,41 @@ def series_rows(
             )
         )
     return rows
+
+
+def _nearest_values(
+    logged: Sequence[tuple[int, DayRecord]], metrics: Sequence[str], target: int
+) -> dict[str, DayValue | None]:
+    """nearest_day() of each metric at once: the days are visited from `target` outwards, so the
+    search usually stops at the first one (a timeline asks this for every cycle and metric)."""
+    found: dict[str, DayValue | None] = dict.fromkeys(metrics)
+    missing = set(metrics)
+    for day, record in _outwards(logged, target):
+        for metric in list(missing):
+            value = record.get(metric)
+            if value is not None:
+                found[metric] = DayValue(day, float(value))
+                missing.discard(metric)
+        if not missing:
+            break
+    return found
+
+
+def _outwards(
+    logged: Sequence[tuple[int, DayRecord]], target: int
+) -> Iterator[tuple[int, DayRecord]]:
+    """`logged` (in day order) nearest `target` first; on a tie the later day, as nearest_day."""
+    after = bisect.bisect_left(logged, target, key=lambda item: item[0])
+    before = after - 1
+    while before >= 0 or after < len(logged):
+        if after < len(logged) and (
+            before < 0 or logged[after][0] - target <= target - logged[before][0]
+        ):
+            yield logged[after]
+            after += 1
+        else:
+            yield logged[before]
+            before -= 1
 
 
 def days_to_baseline(
@@ -334,11 +362,8 @@ class PhotoItem(NamedTuple):
     width: int
     height: int
     storage_key: str
-    lab_l: float | None = None
-    lab_a: float | None = None
-    lab_b: float | None = None
-    ita_deg: float | None = None
-    region: Sequence[float] | None = None
+    lab_a: float | None = None  # the measured colour the views show (the region page reads
+    ita_deg: float | None = None  # the photo itself for L*, b* and the region)
 
     @property
     def alignment(self) -> Alignment:

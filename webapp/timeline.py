@@ -8,6 +8,7 @@ and the PDF report all start from. It runs three queries whatever the length of 
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -261,13 +262,14 @@ def build_timeline(
     entry_query = _within(entry_query, Entry.date, date_from, date_to).order_by(Entry.date)
     values_by_date: dict[date, dict[str, float | None]] = {}
     entry_dates: dict[int, date] = {}
-    for row in db.session.connection().execute(entry_query):
-        entry_dates[row.id] = row.date
-        values_by_date[row.date] = {
-            "redness": row.redness,
-            "swelling": row.swelling,
-            "pie_severity": row.pie_severity,
-            "pih_severity": row.pih_severity,
+    # .all() fetches in one call; iterating the result would fetch (and wrap) row by row.
+    for entry_id, day, redness, swelling, pie, pih in _rows(entry_query):
+        entry_dates[entry_id] = day
+        values_by_date[day] = {
+            "redness": redness,
+            "swelling": swelling,
+            "pie_severity": pie,
+            "pih_severity": pih,
         }
 
     photos_by_area: dict[str, list[PhotoItem]] = {}
@@ -286,7 +288,7 @@ def build_timeline(
     if measure_area is not None:
         available += [METRICS[key] for key in MEASURED_METRICS]
     chosen = METRICS.get(metric)
-    if chosen is None or chosen not in available:
+    if chosen is None or chosen.key not in {option.key for option in available}:
         chosen = METRICS["redness"]
 
     days = [DayRecord(day, values) for day, values in values_by_date.items()]
@@ -321,6 +323,10 @@ def build_timeline(
     )
 
 
+def _rows(query: sa.Select) -> list[sa.Row]:
+    return db.session.connection().execute(query).all()
+
+
 def _within(query: sa.Select, column: Any, date_from: date | None, date_to: date | None):
     if date_from is not None:
         query = query.where(column >= date_from)
@@ -337,7 +343,9 @@ def _photos(
     date_to: date | None,
 ) -> dict[str, list[PhotoItem]]:
     """The live photos of live entries, by area, oldest first. Their dates come from the entries
-    already read (`entry_dates`), which saves decoding a date per photo."""
+    already read (`entry_dates`), which saves decoding a date per photo. Only the columns a view
+    shows: a two-year history has thousands of photos, and each JSON column (the region) costs
+    a decode per row even when it is null."""
     query = (
         sa.select(
             Photo.uuid,
@@ -346,11 +354,8 @@ def _photos(
             Photo.width,
             Photo.height,
             Photo.storage_key,
-            Photo.lab_l,
             Photo.lab_a,
-            Photo.lab_b,
             Photo.ita_deg,
-            Photo.region,
         )
         .join(Entry, Entry.id == Photo.entry_id)
         .where(
@@ -362,21 +367,22 @@ def _photos(
     )
     query = _within(query, Entry.date, date_from, date_to).order_by(Entry.date, Photo.id)
     grouped: dict[str, list[PhotoItem]] = {}
+    # (session number, days since it) per day, as calendar.align() computes it, without making
+    # an Alignment per photo: this loop runs for every photo of the history.
     aligned: dict[date, tuple[int | None, int | None]] = {}
-    make = PhotoItem._make
-    for row in db.session.connection().execute(query):
-        (uuid, area, entry_id, width, height, key, lab_l, lab_a, lab_b, ita, region) = row
+    session_dates = calendar.dates
+    for uuid, area, entry_id, width, height, key, lab_a, ita in _rows(query):
         day = entry_dates.get(entry_id)
         if day is None:  # logged after the entries were read: next time
             continue
         alignment = aligned.get(day)
         if alignment is None:
-            found = calendar.align(day)
-            alignment = aligned[day] = (found.session_number, found.days_since_session)
-        grouped.setdefault(area, []).append(
-            make(
-                (uuid, area, day, *alignment, width, height, key, lab_l, lab_a, lab_b, ita, region)
+            number = bisect.bisect_right(session_dates, day)
+            alignment = aligned[day] = (
+                (number, (day - session_dates[number - 1]).days) if number else (None, None)
             )
+        grouped.setdefault(area, []).append(
+            PhotoItem(uuid, area, day, *alignment, width, height, key, lab_a, ita)
         )
     order = list(AREAS)
     return {area: grouped[area] for area in sorted(grouped, key=order.index)}
