@@ -66,10 +66,37 @@ def test_many_sessions_curves_series_and_summary(logged_in, app, user):
     assert len(data["series"]) == 5 and data["series"][0]["matched"]["pie_severity"][0] == 28
     # The strip shows key days, the JSON names every photo on request.
     assert data["photo_count"] == 400
-    assert len(data["photos"]["left_cheek"]) < 60
+    assert len(data["photos"]["left_cheek"]["id"]) < 60
     everything = logged_in.get("/timeline/data.json?photos=all").get_json()
-    assert len(everything["photos"]["left_cheek"]) == 200
+    assert len(everything["photos"]["left_cheek"]["id"]) == 200
     assert everything["photo_url"] == "/photos/{id}/{rendition}.jpg"
+
+
+def test_data_photo_columns_give_each_photos_date_session_and_day(logged_in, app, user):
+    history(app, user, days=60, sessions=2, session_every=30)
+    data = logged_in.get("/timeline/data.json?photos=all").get_json()
+    columns = data["photos"]["right_cheek"]
+    assert set(columns) == {"id", "date_offset", "session", "day", "a", "ita"}
+    assert len({len(values) for values in columns.values()}) == 1, "one entry per photo in each"
+    first = date.fromisoformat(data["photos_from"])
+    assert first == TODAY - timedelta(days=59)
+    session_dates = {s["number"]: date.fromisoformat(s["date"]) for s in data["sessions"]}
+    for offset, number, day in zip(
+        columns["date_offset"], columns["session"], columns["day"], strict=True
+    ):
+        taken = first + timedelta(days=offset)
+        if number is None:
+            assert taken < session_dates[1] and day is None
+        else:
+            assert taken == session_dates[number] + timedelta(days=day)
+    assert all(isinstance(ita, int) for ita in columns["ita"]), "whole degrees, written as such"
+
+
+def test_every_photo_of_two_years_is_under_100_kb_of_json(logged_in, app, user):
+    history(app, user, days=730, sessions=12, session_every=56)
+    response = logged_in.get("/timeline/data.json?photos=all")
+    assert response.get_json()["photo_count"] == 1460
+    assert len(response.get_data()) < 100_000
 
 
 def test_switching_the_metric(logged_in, app, user):
