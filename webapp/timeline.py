@@ -9,9 +9,10 @@ and the PDF report all start from. It runs three queries whatever the length of 
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from markupsafe import Markup
@@ -35,6 +36,19 @@ from .vocabulary import AREAS, tracks_pie, tracks_pih
 
 RATED_METRICS = ("redness", "swelling", "pie_severity", "pih_severity")
 MEASURED_METRICS = ("lab_a", "ita")
+
+
+class StripCell(NamedTuple):
+    """One photo of a strip, with its text and URLs made: the strip template only prints.
+    (A two-year strip of one area is 730 photos; each Jinja call and filter adds up.)"""
+
+    full_url: str
+    thumb_url: str
+    alt: str  # "Left cheek, 03 Dec 2026, day 3 after session 2"
+    when: str  # "03 Dec"
+    label: str  # "day 3", or "before" the first session
+    marker: int | None  # a session's number when this photo is the first after it
+    marker_date: str  # that session's date, or "" when it lies outside the range shown
 
 
 @dataclass(frozen=True)
@@ -80,6 +94,36 @@ class Timeline:
         if area not in self._strips:
             self._strips[area] = progress.key_photos(self.photos_by_area.get(area, []))
         return self._strips[area]
+
+    def strip_cells(
+        self, area: str, photo_url: Callable[[PhotoItem, str], str], *, every: bool = False
+    ) -> list[StripCell]:
+        """The strip of `area` (every photo, or the key days) ready to print."""
+        items = self.photos_by_area.get(area, []) if every else self.strip(area)
+        session_dates = {s.number: s.date.strftime("%d %b %Y") for s in self.sessions}
+        area_label = AREAS[area]
+        cells = []
+        shown = None
+        for photo in items:
+            number = photo.session_number
+            marker = None
+            if number and number != shown:
+                marker = shown = number
+            day = photo.date.strftime("%d %b %Y")
+            label = photo.short_label
+            after = f" after session {number}" if number else ""
+            cells.append(
+                StripCell(
+                    full_url=photo_url(photo, "full"),
+                    thumb_url=photo_url(photo, "thumb"),
+                    alt=f"{area_label}, {day}, {label}{after}",
+                    when=day[:6],
+                    label=label,
+                    marker=marker,
+                    marker_date=session_dates.get(marker, "") if marker else "",
+                )
+            )
+        return cells
 
     def default_pair(self, area: str | None = None) -> tuple[PhotoItem, PhotoItem] | None:
         """The photos the compare view opens with: `area`, else the most photographed area."""
@@ -138,11 +182,15 @@ class Timeline:
             keys.append("pih_severity")
         return keys
 
-    def curve_table(self) -> list[tuple[int, list[float | None]]]:
-        """The recovery curves as rows (day, value per session): the charts' data table."""
-        by_session = [dict(curve.points) for curve in self.curves]
+    def curve_table(self) -> list[tuple[int, list[str]]]:
+        """The recovery curves as rows (day, value per session, formatted; "" for no entry):
+        the charts' data table. Formatted here: 43 days x 12 sessions are 500 cells."""
+        decimals = self.metric.decimals
+        by_session = [
+            {day: f"{value:.{decimals}f}" for day, value in curve.points} for curve in self.curves
+        ]
         days = sorted({day for points in by_session for day in points})
-        return [(day, [points.get(day) for points in by_session]) for day in days]
+        return [(day, [points.get(day, "") for points in by_session]) for day in days]
 
     def to_dict(self, *, all_photos: bool = False) -> dict[str, Any]:
         """The JSON shape of /timeline/data.json, compact: a two-year history has ~1,500 photos.
