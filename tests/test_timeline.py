@@ -162,6 +162,16 @@ def test_constant_number_of_queries_however_long_the_history(logged_in, app, use
     assert len(data) == len(short)
 
 
+def test_photos_are_oldest_first_even_when_older_days_were_uploaded_later(app, user):
+    with app.app_context():
+        add_history(user.id, days=10)
+        add_history(user.id, days=10, end=TODAY - timedelta(days=20))  # older days, newer ids
+        timeline = build_timeline(user)
+    for items in timeline.photos_by_area.values():
+        dates = [item.date for item in items]
+        assert len(dates) == 20 and dates == sorted(dates)
+
+
 def test_a_shared_range_keeps_the_session_numbers(app, user):
     with app.app_context():
         add_history(user.id, days=120, sessions=3, session_every=35)

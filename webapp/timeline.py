@@ -12,6 +12,7 @@ import bisect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
@@ -429,7 +430,10 @@ def _photos(
             Entry.deleted_at.is_(None),
         )
     )
-    query = _within(query, Entry.date, date_from, date_to).order_by(Entry.date, Photo.id)
+    # Ordered by id alone, the rows come straight off the index; ordering by the entry's date
+    # in SQL would sort every row's payload in a temporary B-tree, a third of this query's
+    # time. The stable sort by date below keeps id order within a day: the same order.
+    query = _within(query, Entry.date, date_from, date_to).order_by(Photo.id)
     grouped: dict[str, list[PhotoItem]] = {}
     # (session number, days since it) per day, as calendar.align() computes it, without making
     # an Alignment per photo: this loop runs for every photo of the history.
@@ -448,6 +452,9 @@ def _photos(
         grouped.setdefault(area, []).append(
             PhotoItem(uuid, area, day, *alignment, width, height, key, lab_a, ita)
         )
+    by_date = attrgetter("date")
+    for items in grouped.values():
+        items.sort(key=by_date)  # nearly sorted already: a pass or two
     order = list(AREAS)
     return {area: grouped[area] for area in sorted(grouped, key=order.index)}
 
