@@ -44,6 +44,7 @@ demo: install
 ## Needs Debian's postgresql, redis-server and chromium (.ci/run installs them).
 test: install-dev
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	@status=0; \
 	$(MAKE) --no-print-directory test-sqlite || status=1; \
 	$(MAKE) --no-print-directory test-postgres || status=1; \
@@ -57,3 +58,4 @@ test-postgres: install-dev
 
 lint: install-dev
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .

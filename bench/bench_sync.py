@@ -60,8 +60,13 @@ def start_server(instance: str):
     csrf.exempt(sink)
     with app.app_context():
         db.create_all()
-        db.session.add(User(email="bench@example.com", display_name="Bench",
-                            password_hash=app.extensions["passwords"].hash(PASSWORD)))
+        db.session.add(
+            User(
+                email="bench@example.com",
+                display_name="Bench",
+                password_hash=app.extensions["passwords"].hash(PASSWORD),
+            )
+        )
         db.session.commit()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -72,9 +77,11 @@ def logged_in_session(base: str) -> requests.Session:
     session = requests.Session()
     form = session.get(f"{base}/login").text
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form).group(1)
-    answer = session.post(f"{base}/login", allow_redirects=False,
-                          data={"email": "bench@example.com", "password": PASSWORD,
-                                "csrf_token": token})
+    answer = session.post(
+        f"{base}/login",
+        allow_redirects=False,
+        data={"email": "bench@example.com", "password": PASSWORD, "csrf_token": token},
+    )
     assert answer.status_code == 302, answer.text
     return session
 
@@ -84,10 +91,14 @@ def outbox(count: int, photo: bytes) -> list[dict]:
     return [
         {
             "uuid": str(uuid.uuid4()),
-            "body": {"date": (today - timedelta(days=i)).isoformat(),
-                     "ratings": {"redness": i % 11}, "pie_severity": i % 5,
-                     "aftercare": ["sunscreen"], "notes": f"day {i}",
-                     "client_updated_at": "2026-01-01T08:00:00Z"},
+            "body": {
+                "date": (today - timedelta(days=i)).isoformat(),
+                "ratings": {"redness": i % 11},
+                "pie_severity": i % 5,
+                "aftercare": ["sunscreen"],
+                "notes": f"day {i}",
+                "client_updated_at": "2026-01-01T08:00:00Z",
+            },
             "photo": {"uuid": str(uuid.uuid4()), "area": "left_cheek", "data": photo},
         }
         for i in range(count)
@@ -102,15 +113,17 @@ def sync(session: requests.Session, base: str, items: list[dict]) -> tuple[float
     requests_made += 1
     headers = {"X-CSRFToken": token, "Accept": "application/json"}
     for item in items:
-        answer = session.put(f"{base}/api/v1/entries/{item['uuid']}", json=item["body"],
-                             headers=headers)
+        answer = session.put(
+            f"{base}/api/v1/entries/{item['uuid']}", json=item["body"], headers=headers
+        )
         assert answer.status_code in (200, 201), answer.text
         sent += len(answer.request.body)
         photo = item["photo"]
         answer = session.put(
             f"{base}/api/v1/entries/{item['uuid']}/photos/{photo['uuid']}",
             files={"file": ("photo.jpg", photo["data"], "image/jpeg")},
-            data={"area": photo["area"]}, headers=headers,
+            data={"area": photo["area"]},
+            headers=headers,
         )
         assert answer.status_code in (200, 201), answer.text
         sent += len(answer.request.body)
@@ -121,8 +134,9 @@ def sync(session: requests.Session, base: str, items: list[dict]) -> tuple[float
 def baseline(session: requests.Session, base: str, size: int) -> float:
     payload = b"\0" * size
     started = time.perf_counter()
-    answer = session.post(f"{base}/bench/sink", data=payload,
-                          headers={"Content-Type": "application/octet-stream"})
+    answer = session.post(
+        f"{base}/bench/sink", data=payload, headers={"Content-Type": "application/octet-stream"}
+    )
     elapsed = time.perf_counter() - started
     assert answer.json()["received"] == size
     return elapsed

@@ -29,8 +29,14 @@ def stamp(minutes: int = 0) -> str:
 def entry_body(day: date = TODAY, **overrides) -> dict:
     body = {
         "date": day.isoformat(),
-        "ratings": {"redness": 6, "swelling": 3, "pain": 2, "itching": 1, "dryness": 4,
-                    "bruising": 0},
+        "ratings": {
+            "redness": 6,
+            "swelling": 3,
+            "pain": 2,
+            "itching": 1,
+            "dryness": 4,
+            "bruising": 0,
+        },
         "pie_severity": 3,
         "pih_severity": None,
         "red_flags": [],
@@ -43,15 +49,23 @@ def entry_body(day: date = TODAY, **overrides) -> dict:
 
 
 def session_body(**overrides) -> dict:
-    body = {"date": TODAY.isoformat(), "device": "pen", "needle_depth_mm": 1.0,
-            "areas": ["left_cheek"], "topicals": [], "setting": "clinic", "notes": "",
-            "client_updated_at": stamp()}
+    body = {
+        "date": TODAY.isoformat(),
+        "device": "pen",
+        "needle_depth_mm": 1.0,
+        "areas": ["left_cheek"],
+        "topicals": [],
+        "setting": "clinic",
+        "notes": "",
+        "client_updated_at": stamp(),
+    }
     body.update(overrides)
     return body
 
 
-def put_photo(client, entry_id: str, photo_id: str, data: bytes, area: str = "left_cheek",
-              **kwargs):
+def put_photo(
+    client, entry_id: str, photo_id: str, data: bytes, area: str = "left_cheek", **kwargs
+):
     return client.put(
         f"/api/v1/entries/{entry_id}/photos/{photo_id}",
         data={"file": (io.BytesIO(data), "face.jpg"), "area": area},
@@ -195,13 +209,15 @@ def test_photo_over_the_per_file_limit_is_413(logged_in, entry_id):
 
     # A hand-made multipart body: werkzeug's test builder would spool it to an unclosed file.
     boundary = "skinlogboundary"
-    body = b"".join([
-        f'--{boundary}\r\nContent-Disposition: form-data; name="area"\r\n\r\nfront\r\n'.encode(),
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.jpg\"\r\n"
-        "Content-Type: image/jpeg\r\n\r\n".encode(),
-        b"\xff\xd8\xff\xe0" + bytes(imaging.MAX_UPLOAD_BYTES),
-        f"\r\n--{boundary}--\r\n".encode(),
-    ])
+    part = f"--{boundary}\r\nContent-Disposition: form-data; "
+    body = b"".join(
+        [
+            f'{part}name="area"\r\n\r\nfront\r\n'.encode(),
+            f'{part}name="file"; filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n'.encode(),
+            b"\xff\xd8\xff\xe0" + bytes(imaging.MAX_UPLOAD_BYTES),
+            f"\r\n--{boundary}--\r\n".encode(),
+        ]
+    )
     response = logged_in.put(
         f"/api/v1/entries/{entry_id}/photos/{new_id()}",
         data=body,
@@ -317,8 +333,9 @@ def test_last_writer_wins_newer_then_older(logged_in):
 
 def test_last_writer_wins_older_then_newer(logged_in):
     entry = new_id()
-    logged_in.put(f"/api/v1/entries/{entry}", json=entry_body(client_updated_at=stamp(5),
-                                                              notes="first"))
+    logged_in.put(
+        f"/api/v1/entries/{entry}", json=entry_body(client_updated_at=stamp(5), notes="first")
+    )
     later = entry_body(client_updated_at=stamp(6), notes="later")
     assert logged_in.put(f"/api/v1/entries/{entry}", json=later).get_json()["notes"] == "later"
     assert logged_in.get(f"/api/v1/entries/{entry}").get_json()["notes"] == "later"
@@ -326,8 +343,10 @@ def test_last_writer_wins_older_then_newer(logged_in):
 
 def test_last_writer_wins_for_sessions(logged_in):
     session = new_id()
-    logged_in.put(f"/api/v1/sessions/{session}", json=session_body(client_updated_at=stamp(9),
-                                                                    needle_depth_mm=1.5))
+    logged_in.put(
+        f"/api/v1/sessions/{session}",
+        json=session_body(client_updated_at=stamp(9), needle_depth_mm=1.5),
+    )
     stale = session_body(client_updated_at=stamp(1), needle_depth_mm=0.5)
     answer = logged_in.put(f"/api/v1/sessions/{session}", json=stale).get_json()
     assert answer["needle_depth_mm"] == 1.5
@@ -399,8 +418,16 @@ def test_changes_pages_with_the_cursor(app, logged_in, monkeypatch):
 
 
 def test_never_a_500_for_hostile_bodies(logged_in):
-    hostile = [None, "text", 3, {"date": None}, {"date": "2026-02-30"}, {"ratings": []},
-               {"notes": "a\x00b"}, {"date": "2026-01-01", "ratings": {"redness": 10**40}}]
+    hostile = [
+        None,
+        "text",
+        3,
+        {"date": None},
+        {"date": "2026-02-30"},
+        {"ratings": []},
+        {"notes": "a\x00b"},
+        {"date": "2026-01-01", "ratings": {"redness": 10**40}},
+    ]
     for body in hostile:
         response = logged_in.put(f"/api/v1/entries/{new_id()}", json=body)
         assert 400 <= response.status_code < 500, (body, response.status_code)

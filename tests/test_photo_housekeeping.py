@@ -91,9 +91,7 @@ def live_photo_uuids(entry: Entry) -> set[str]:
     )
 
 
-def race_during_ingest(
-    monkeypatch: pytest.MonkeyPatch, compete: Callable[[], None]
-) -> list[int]:
+def race_during_ingest(monkeypatch: pytest.MonkeyPatch, compete: Callable[[], None]) -> list[int]:
     """Run `compete` while add_photo ingests: after its early cap check, before its commit."""
     calls: list[int] = []
     real_ingest = records.imaging.ingest_photo

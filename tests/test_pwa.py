@@ -62,12 +62,11 @@ def test_every_script_of_the_pages_kept_offline_is_precached(client):
             scripts.append(str(Path(name).parent / relative))
 
 
-
 def test_pages_link_the_manifest_and_load_no_inline_script(logged_in):
     html = logged_in.get("/log").get_data(as_text=True)
     assert 'rel="manifest" href="/manifest.webmanifest"' in html
     assert re.search(r'<meta name="skinlog-account" content="[0-9a-f]{24}">', html)
-    assert "<script>" not in html and "<script type=\"module\">" not in html
+    assert "<script>" not in html and '<script type="module">' not in html
     assert "data-entry-form" in html
 
 

@@ -619,9 +619,7 @@ def test_local_list_prefixes_reports_the_photo_folders_mtime(local: LocalPhotoSt
     base = put_photo(local)
     written = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC).timestamp()
     os.utime(Path(local.root) / base[:2] / base, (written, written))
-    assert list(local.list_prefixes()) == [
-        StoredPrefix(base, datetime.fromtimestamp(written, UTC))
-    ]
+    assert list(local.list_prefixes()) == [StoredPrefix(base, datetime.fromtimestamp(written, UTC))]
 
 
 def test_local_list_prefixes_ignores_what_the_store_did_not_make(local: LocalPhotoStore) -> None:

@@ -282,9 +282,7 @@ def add_photo(
 
 def _photo_with_uuid(photo_uuid: str) -> Photo | None:
     # Not scoped to the user: a UUID is unique across all users, and _replayed tells them apart.
-    return db.session.execute(
-        db.select(Photo).where(Photo.uuid == photo_uuid)
-    ).scalar_one_or_none()
+    return db.session.execute(db.select(Photo).where(Photo.uuid == photo_uuid)).scalar_one_or_none()
 
 
 def _replayed(existing: Photo, user: User, entry: Entry) -> Photo:

@@ -138,6 +138,7 @@ def login(page, base: str, email: str) -> None:
     page.get_by_role("button", name="Log in").tap()
     page.wait_for_url(f"{base}/")
 
+
 def record_session(page, base: str, day: date, depth: str = "1.0") -> None:
     page.goto(f"{base}/sessions/new")
     page.get_by_label("Date of the session").fill(day.isoformat())
@@ -433,7 +434,6 @@ def test_timeline_seen_online_opens_offline_marked_as_a_copy(
     expect(page.locator("svg.chart path.curve")).to_have_count(curves)
     page.screenshot(path=screenshots / "timeline-offline-copy.png", full_page=True)
     assert gate.leaks == []
-
 
 
 def test_a_session_deleted_offline_is_deleted_from_the_account_once_back_online(
