@@ -50,8 +50,8 @@ E2E_FOLDER = Path(__file__).resolve().parent
 # A real browser on a busy 2-core machine has timing no test can pin down (when Chromium checks
 # the service worker for updates, when Background Sync fires). A failure that is not timing fails
 # again; each retry is reported ("R" and "N rerun" in the summary) and shows in the saved
-# failure-*.png screenshots and the printed console log.
-E2E_RERUNS = 2
+# failure-*.png screenshots and the printed console log. E2E_RERUNS=0 shows every flake.
+E2E_RERUNS = int(os.environ.get("E2E_RERUNS", "2"))
 
 
 def pytest_collection_modifyitems(items) -> None:
@@ -162,6 +162,26 @@ def in_flight(context) -> InFlight:
     return IN_FLIGHT[id(context)]
 
 
+def outbox_state(page) -> str:
+    """The page's outbox as text (items without their photo bytes, and the sync notes)."""
+    try:
+        return page.evaluate(
+            """async () => {
+                const queue = await import("/static/js/outbox/queue.js");
+                const items = (await queue.all()).map((item) => ({ ...item,
+                    photos: (item.photos || []).map(({ data, ...photo }) => photo),
+                    due_in_ms: (item.next_attempt_at || 0) - Date.now() }));
+                const notes = {};
+                for (const key of ["last_sync", "auth_needed"]) {
+                    notes[key] = await queue.getMeta(key);
+                }
+                return JSON.stringify({ items, notes });
+            }"""
+        )
+    except Exception as error:  # a diagnostic must not hide the failure
+        return f"unreadable ({error})"
+
+
 def report_failure(request, contexts: list) -> None:
     """After a failed test: a screenshot of every open page and what its console said, printed
     and written to failure.txt with the error (a retried try's output is not shown otherwise)."""
@@ -177,6 +197,7 @@ def report_failure(request, contexts: list) -> None:
                 page.screenshot(path=folder / f"failure-{number}-{page_number}.png", timeout=5_000)
             except Exception as error:  # a diagnostic must not hide the failure
                 lines.append(f"  no screenshot: {error}")
+            lines.append(f"  outbox: {outbox_state(page)}")
         lines += [f"  console: {line}" for line in context.console_lines[-40:]]
     print("\n".join(lines))
     failure = getattr(request.node, "call_failure", "")

@@ -96,9 +96,22 @@ function showFlash() {
 
 if (panel && "indexedDB" in self) {
   showFlash();
-  let pending = null;
-  const refresh = () => {
-    if (!pending) pending = Promise.resolve().then(render).catch(() => {}).finally(() => { pending = null; });
+  // One render at a time. A change that arrives during a render (the service worker's sync
+  // removing an item, say) renders again afterwards: dropping it left "1 item waiting" on screen
+  // after the item had gone.
+  let rendering = false;
+  let changedMeanwhile = false;
+  const refresh = async () => {
+    if (rendering) { changedMeanwhile = true; return; }
+    rendering = true;
+    try {
+      do {
+        changedMeanwhile = false;
+        await render().catch(() => {});
+      } while (changedMeanwhile);
+    } finally {
+      rendering = false;
+    }
   };
   queue.onChange(refresh);
   window.addEventListener("online", refresh);
