@@ -25,7 +25,7 @@ function when(iso) {
 }
 
 function describe(item) {
-  if (item.kind === "delete") return `Deleting ${item.label}`;
+  if (item.kind === "delete") return `Deleting ${item.label.replace(/^The /, "the ")}`;
   const day = new Date(`${item.body.date}T12:00:00`);
   const date = Number.isNaN(day.getTime()) ? item.body.date || "no date"
     : day.toLocaleDateString([], { day: "numeric", month: "short" });
