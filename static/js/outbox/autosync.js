@@ -5,6 +5,8 @@ import * as queue from "./queue.js";
 import { requestBackgroundSync, syncOutbox } from "./sync.js";
 
 const MAX_PAUSE_MS = 5 * 60 * 1000;
+// How long a form that was just saved waits for its upload before saying "saved on this phone".
+const FORM_WAIT_MS = 20000;
 let pause = 2000;
 let timer = null;
 
@@ -43,6 +45,13 @@ export async function syncNow() {
     }
   }
   return result;
+}
+
+// Sync now for a form that was just saved: the sync's result, or null if it takes longer than a
+// patient should wait (it goes on in the background).
+export function syncForForm() {
+  const timeout = new Promise((resolve) => { setTimeout(resolve, FORM_WAIT_MS, null); });
+  return Promise.race([syncNow().catch(() => null), timeout]);
 }
 
 if ("indexedDB" in self) {

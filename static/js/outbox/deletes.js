@@ -5,18 +5,15 @@
 // ([data-row-uuid]) until the server has it. Without JavaScript the form posts as plain HTML.
 // confirm.js asks first; its listener runs before this one (it is loaded first).
 import * as queue from "./queue.js";
-import { syncNow } from "./autosync.js";
+import { syncForForm } from "./autosync.js";
 import { requestBackgroundSync } from "./sync.js";
 
-const ONLINE_WAIT_MS = 20000;
 const account = document.querySelector('meta[name="skinlog-account"]')?.content || "";
 
 async function queueDelete(form) {
   const { deleteTarget: target, deleteUuid: uuid, deleteLabel: label } = form.dataset;
-  return queue.put({ kind: "delete", target, uuid, label,
-    body: { client_updated_at: new Date().toISOString() },
-    state: "waiting", error: null, attempts: 0, next_attempt_at: 0,
-    saved_at: new Date().toISOString(), account });
+  return queue.putWaiting({ kind: "delete", target, uuid, label },
+    { client_updated_at: new Date().toISOString() }, account);
 }
 
 async function onSubmit(event, form) {
@@ -36,14 +33,14 @@ async function onSubmit(event, form) {
   requestBackgroundSync();
   let sent = false;
   if (navigator.onLine) {
-    const timeout = new Promise((resolve) => { setTimeout(resolve, ONLINE_WAIT_MS, null); });
-    const result = await Promise.race([syncNow().catch(() => null), timeout]);
+    const result = await syncForForm();
     sent = Boolean(result && result.sent.some((done) => done.seq === seq))
       && !(await queue.get(seq));
   }
-  const label = form.dataset.deleteLabel;
-  sessionStorage.setItem("skinlog-flash", sent ? `${label} was deleted.`
-    : `${label} was deleted on this phone. It is deleted from your account when the phone is `
+  const label = form.dataset.deleteLabel; // "the session of 19 Nov 2026"
+  const subject = label.charAt(0).toUpperCase() + label.slice(1);
+  sessionStorage.setItem("skinlog-flash", sent ? `${subject} was deleted.`
+    : `${subject} was deleted on this phone. It is deleted from your account when the phone is `
       + "back online.");
   location.assign(form.dataset.deleteNext);
 }

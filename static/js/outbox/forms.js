@@ -3,10 +3,9 @@
 // ?outbox=<seq> re-opens a queued item to fix it; ?date=YYYY-MM-DD picks the day offline.
 import * as queue from "./queue.js";
 import { shrinkPhoto } from "./photos.js";
-import { syncNow } from "./autosync.js";
+import { syncForForm } from "./autosync.js";
 import { requestBackgroundSync } from "./sync.js";
 
-const ONLINE_WAIT_MS = 20000;
 const account = document.querySelector('meta[name="skinlog-account"]')?.content || "";
 const params = new URLSearchParams(location.search);
 
@@ -149,9 +148,8 @@ async function queueSession(form, fixing) {
 }
 
 function finish(item, body) {
-  Object.assign(item, { body, state: "waiting", error: null, attempts: 0, next_attempt_at: 0,
-    row_done: false, saved_at: new Date().toISOString(), account: account || item.account || "" });
-  return queue.put(item);
+  item.row_done = false; // the entry itself must be sent again
+  return queue.putWaiting(item, body, account);
 }
 
 function afterUpload(kind, uuid, body) {
@@ -196,8 +194,7 @@ async function saveAndUpload(form, kind, state) {
   const saved = () => notice(form, "flash flash-success", "status", [
     "Saved on this phone. It uploads by itself when you are back online."]);
   if (!navigator.onLine) { saved(); return; }
-  const timeout = new Promise((resolve) => { setTimeout(resolve, ONLINE_WAIT_MS, null); });
-  const result = await Promise.race([syncNow().catch(() => null), timeout]);
+  const result = await syncForForm();
   const still = await queue.get(seq);
   const sent = result && result.sent.find((done) => done.seq === seq);
   if (!still && sent) { afterUpload(kind, sent.uuid, body); return; }

@@ -38,6 +38,13 @@ export async function put(item) {
   return seq;
 }
 
+// Put `item` (new, or edited again) with `body`, waiting afresh: a new try at once, no old error.
+export function putWaiting(item, body, account) {
+  Object.assign(item, { body, state: "waiting", error: null, attempts: 0, next_attempt_at: 0,
+    saved_at: new Date().toISOString(), account: account || item.account || "" });
+  return put(item);
+}
+
 // Change an item in place: mutate(item) edits it and returns true to write it back.
 export async function update(seq, mutate) {
   const changed = await withStores([OUTBOX], "readwrite", async (s) => {

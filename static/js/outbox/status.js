@@ -25,7 +25,7 @@ function when(iso) {
 }
 
 function describe(item) {
-  if (item.kind === "delete") return `Deleting ${item.label.replace(/^The /, "the ")}`;
+  if (item.kind === "delete") return `Deleting ${item.label}`;
   const day = new Date(`${item.body.date}T12:00:00`);
   const date = Number.isNaN(day.getTime()) ? item.body.date || "no date"
     : day.toLocaleDateString([], { day: "numeric", month: "short" });
@@ -38,7 +38,7 @@ function rejectedRow(item) {
     .filter(([, problem]) => problem !== item.error.message)
     .map(([field, problem]) => `${field.replace(/^ratings\./, "")}: ${problem}`).join("; ");
   const question = item.kind === "delete"
-    ? `Forget this delete? ${item.label} stays in your account.`
+    ? `Forget deleting ${item.label}? It stays in your account.`
     : `Discard “${describe(item)}” from this phone? It was not uploaded.`;
   const discard = async () => {
     if (!window.confirm(question)) return;

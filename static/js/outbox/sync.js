@@ -167,7 +167,7 @@ async function sendDelete(ctx, item) {
   const alreadyGone = ({ status }) => (status === 404 ? "done" : null);
   await send(ctx, "DELETE",
     () => ({ url: `${API}/${item.target}/${item.uuid}?client_updated_at=${stamp}` }),
-    `Deleting ${item.label.replace(/^The /, "the ")}`, alreadyGone);
+    `Deleting ${item.label}`, alreadyGone);
 }
 
 function complete(item, rev) {
