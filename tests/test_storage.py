@@ -803,7 +803,7 @@ def test_s3_list_prefixes_ignores_keys_the_store_did_not_make() -> None:
 
 
 def test_batches_respect_the_delete_objects_limit() -> None:
-    batches = list(storage._batches([str(n) for n in range(2500)], 1000))
+    batches = list(storage.batched([str(n) for n in range(2500)], 1000))
     assert [len(b) for b in batches] == [1000, 1000, 500]
 
 

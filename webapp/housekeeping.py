@@ -19,9 +19,7 @@ reached from a request.
 
 from __future__ import annotations
 
-import itertools
 import logging
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -29,7 +27,7 @@ from sqlalchemy.orm import Session, scoped_session
 
 from .extensions import db
 from .models import Photo, utcnow
-from .storage import PhotoStore, StorageError, StoredPrefix
+from .storage import PhotoStore, StorageError, batched
 
 __all__ = ["DEFAULT_GRACE", "SweepReport", "sweep_photos"]
 
@@ -72,7 +70,7 @@ def sweep_photos(
         raise ValueError("the grace period cannot be negative")
     cutoff = (now or utcnow()) - grace
     report = SweepReport(dry_run=dry_run)
-    for batch in _batches(store.list_prefixes(), batch_size):
+    for batch in batched(store.list_prefixes(), batch_size):
         report.scanned += len(batch)
         rows = _rows_naming(session, [prefix.base_key for prefix in batch])
         for prefix in batch:
@@ -108,9 +106,3 @@ def _delete(store: PhotoStore, base_key: str) -> bool:
         log.exception("sweep: could not delete photo bytes under %s", base_key)
         return False
     return True
-
-
-def _batches(prefixes: Iterable[StoredPrefix], size: int) -> Iterator[list[StoredPrefix]]:
-    iterator = iter(prefixes)
-    while batch := list(itertools.islice(iterator, size)):
-        yield batch

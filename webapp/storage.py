@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import itertools
 import os
 import re
 import secrets
@@ -26,7 +27,7 @@ import stat
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "S3PhotoStore",
     "StorageError",
     "StoredPrefix",
+    "batched",
     "new_key",
     "store_from_url",
 ]
@@ -434,7 +436,7 @@ class S3PhotoStore(PhotoStore):
             )
             for page in pages:
                 keys = [item["Key"] for item in page.get("Contents", ())]
-                for batch in _batches(keys, 1000):  # delete_objects takes at most 1000 keys
+                for batch in batched(keys, 1000):  # delete_objects takes at most 1000 keys
                     result = self.client.delete_objects(
                         Bucket=self.bucket,
                         Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True},
@@ -483,9 +485,14 @@ class S3PhotoStore(PhotoStore):
             yield StoredPrefix(base, newest)
 
 
-def _batches(items: list[str], size: int) -> Iterable[list[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+T = TypeVar("T")
+
+
+def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """`items` in lists of at most `size` (itertools.batched, which needs Python 3.12)."""
+    iterator = iter(items)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch
 
 
 def _is_boto_error(exc: BaseException) -> bool:

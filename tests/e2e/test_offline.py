@@ -68,14 +68,15 @@ def _abort(route) -> None:
     route.abort("internetdisconnected")
 
 
-def go_offline(*contexts) -> None:
-    """Cuts the network, then lets the requests sent before the cut finish (or fail): one still on
-    its way would reach the server after the test closes the gate, and count as a leak."""
+def go_offline(gate: Gate, *contexts) -> None:
+    """Cuts the network, lets the requests sent before the cut finish (or fail), then closes the
+    gate: a request still on its way would reach the server after it, and count as a leak."""
     for context in contexts:
         context.set_offline(True)
         context.route("**/*", _abort)
     for context in contexts:
         in_flight(context).wait_until_none()
+    gate.closed = True
 
 
 def go_online(context) -> None:
@@ -165,8 +166,7 @@ def test_install_then_log_three_days_offline_and_sync_exactly_once(
     scope = page.evaluate("navigator.serviceWorker.getRegistration().then((r) => r.scope)")
     assert scope == f"{base}/"
 
-    go_offline(page.context)
-    gate.closed = True
+    go_offline(gate, page.context)
     page.goto(f"{base}/")  # opens from the service worker's cache
     expect(page.get_by_role("heading", name="Hello, Nia")).to_be_visible()
     page.screenshot(path=screenshots / "01-today-offline.png", full_page=True)
@@ -264,8 +264,7 @@ def test_two_phones_edit_the_same_day_offline_and_the_later_edit_wins_on_both(
     wait_until_offline_ready(page_a)
     wait_until_offline_ready(page_b)
 
-    go_offline(first, second)
-    gate.closed = True
+    go_offline(gate, first, second)
     day = TODAY - timedelta(days=1)
     log_entry(page_a, base, day, redness="3", notes="earlier edit on phone A")
     log_entry(page_b, base, day, redness="8", notes="later edit on phone B")
@@ -297,8 +296,7 @@ def test_sync_after_the_login_expired_keeps_the_outbox_and_finishes_after_login(
     base = server.url
     register(page, base, "expired@example.com")
     wait_until_offline_ready(page)
-    go_offline(page.context)
-    gate.closed = True
+    go_offline(gate, page.context)
     log_entry(page, base, TODAY, redness="6")
     record_session(page, base, TODAY, depth="1.25")  # a treatment session offline too
     expect(page.get_by_text("Saved on this phone.")).to_be_visible()
@@ -338,8 +336,7 @@ def test_a_rejected_item_stays_with_its_reason_until_fixed(
     wait_until_offline_ready(page)
     fake = tmp_path / "holiday.jpg"
     fake.write_bytes(b"this is not a picture at all " * 40)
-    go_offline(page.context)
-    gate.closed = True
+    go_offline(gate, page.context)
     log_entry(page, base, TODAY, redness="2", photo=fake)
     assert gate.leaks == []
     gate.closed = False
@@ -373,8 +370,7 @@ def test_logout_asks_before_discarding_unsynced_items_then_clears_the_phone(
     base = server.url
     register(page, base, "shared@example.com")
     wait_until_offline_ready(page)
-    go_offline(page.context)
-    gate.closed = True
+    go_offline(gate, page.context)
     log_entry(page, base, TODAY, redness="4")
     gate.closed = False
     # The upload keeps failing (the API is down), so the item stays. Registered before going
@@ -425,8 +421,7 @@ def test_timeline_seen_online_opens_offline_marked_as_a_copy(
     curves = page.locator("svg.chart path.curve").count()
     assert curves >= 1
 
-    go_offline(page.context)
-    gate.closed = True
+    go_offline(gate, page.context)
     page.goto(f"{server.url}/timeline")
     notice = page.locator("[data-offline-copy]")
     expect(notice).to_be_visible()
@@ -451,8 +446,7 @@ def test_a_session_deleted_offline_is_deleted_from_the_account_once_back_online(
     )
     expect(card).to_be_visible()
 
-    go_offline(page.context)
-    gate.closed = True
+    go_offline(gate, page.context)
     page.goto(f"{base}/sessions")
     expect(page.locator("[data-offline-copy]")).to_be_visible()
     page.once("dialog", lambda dialog: dialog.accept())
