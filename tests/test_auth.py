@@ -230,6 +230,33 @@ def test_login_is_rate_limited(app, client, user):
     assert response.status_code == 429
 
 
+WRONG_PASSWORD_CHANGE = {
+    "current_password": "wrong password",
+    "new_password": "brand new password",
+    "confirm": "brand new password",
+}
+
+
+def test_changing_the_password_is_rate_limited_like_login(app, logged_in, user):
+    app.config["LOGIN_RATE_LIMIT"] = "3 per minute"
+    for _ in range(3):
+        assert logged_in.post("/account/password", data=WRONG_PASSWORD_CHANGE).status_code == 422
+    right = dict(WRONG_PASSWORD_CHANGE, current_password=PASSWORD)
+    assert logged_in.post("/account/password", data=right).status_code == 429
+    with app.app_context():
+        stored = db.session.get(User, user.id).password_hash
+        assert app.extensions["passwords"].verify(stored, PASSWORD), "the password is unchanged"
+
+
+def test_deleting_the_account_is_rate_limited_like_login(app, logged_in, user):
+    app.config["LOGIN_RATE_LIMIT"] = "3 per minute"
+    for _ in range(3):
+        assert logged_in.post("/account/delete", data={"password": "wrong"}).status_code == 302
+    assert logged_in.post("/account/delete", data={"password": PASSWORD}).status_code == 429
+    with app.app_context():
+        assert db.session.get(User, user.id) is not None
+
+
 def test_account_page_lists_signed_in_devices(logged_in):
     page = logged_in.get("/account").get_data(as_text=True)
     assert "(this device)" in page

@@ -27,6 +27,11 @@ def _passwords():
     return current_app.extensions["passwords"]
 
 
+# Each password check costs an Argon2 hash (64 MiB) and is a guess: every route that checks one,
+# and sign-up, allows LOGIN_RATE_LIMIT requests per client address.
+_per_address = limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+
+
 def _start_login(user: User, remember: bool) -> None:
     login, token = LoginSession.start(user, request.user_agent.string)
     db.session.add(login)
@@ -55,7 +60,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/register", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+@_per_address
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("diary.today"))
@@ -91,7 +96,7 @@ def register():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+@_per_address
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("diary.today"))
@@ -163,6 +168,7 @@ def update_profile():
 
 @bp.post("/account/password")
 @login_required
+@_per_address
 def change_password():
     form = PasswordChangeForm()
     if not form.validate_on_submit():
@@ -231,6 +237,7 @@ def export_data():
 
 @bp.post("/account/delete")
 @login_required
+@_per_address
 def delete_account():
     password = request.form.get("password", "")
     form = ConfirmForm()
