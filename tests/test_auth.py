@@ -230,6 +230,69 @@ def test_login_is_rate_limited(app, client, user):
     assert response.status_code == 429
 
 
+def login_from(client, address: str, email: str, password: str):
+    """A login attempt from the client address `address`."""
+    data = {"email": email, "password": password}
+    return client.post("/login", data=data, environ_base={"REMOTE_ADDR": address})
+
+
+def addresses(count: int) -> list[str]:
+    return [f"203.0.113.{number}" for number in range(1, count + 1)]
+
+
+def test_wrong_passwords_from_many_addresses_lock_the_account(app, client, user):
+    app.config["LOGIN_RATE_LIMIT"] = "10 per minute"
+    statuses = [
+        login_from(client, address, user.email, "wrong password").status_code
+        for address in addresses(5)
+        for _ in range(9)
+    ]
+    assert statuses.count(422) == 10, "the account's allowance, whichever addresses spent it"
+    assert login_from(client, "198.51.100.7", user.email, PASSWORD).status_code == 429
+
+
+def test_the_account_limit_ignores_case_and_spaces_in_the_email(app, client, user):
+    app.config["LOGIN_RATE_LIMIT"] = "3 per minute"
+    spellings = ["SAM@EXAMPLE.COM", " sam@example.com ", "Sam@Example.com"]
+    for address, email in zip(addresses(3), spellings, strict=True):
+        assert login_from(client, address, email, "wrong password").status_code == 422
+    assert login_from(client, "198.51.100.7", user.email, PASSWORD).status_code == 429
+
+
+def test_the_account_limit_counts_unknown_emails_exactly_as_known_ones(app, client, user):
+    app.config["LOGIN_RATE_LIMIT"] = "3 per minute"
+    known = [login_from(client, a, user.email, "wrong").status_code for a in addresses(5)]
+    unknown = [
+        login_from(client, a, "nobody@example.com", "wrong").status_code for a in addresses(5)
+    ]
+    assert known == unknown == [422, 422, 422, 429, 429]
+
+
+def test_a_spent_account_limit_answers_as_a_spent_address_limit(app, client, user):
+    app.config["LOGIN_RATE_LIMIT"] = "2 per minute"
+    for email in ("one@example.com", "two@example.com"):
+        login_from(client, "203.0.113.1", email, "wrong")
+    address_spent = login_from(client, "203.0.113.1", "three@example.com", "wrong")
+    for address in addresses(2):
+        login_from(client, address, user.email, "wrong")
+    account_spent = login_from(client, "198.51.100.7", user.email, PASSWORD)
+    assert address_spent.status_code == account_spent.status_code == 429
+    assert address_spent.get_data() == account_spent.get_data()
+
+
+def test_password_checks_on_the_account_page_count_against_the_account(
+    app, logged_in, client, user
+):
+    app.config["LOGIN_RATE_LIMIT"] = "3 per minute"
+    for address in addresses(3):
+        response = logged_in.post(
+            "/account/password", data=WRONG_PASSWORD_CHANGE, environ_base={"REMOTE_ADDR": address}
+        )
+        assert response.status_code == 422
+    elsewhere = app.test_client()
+    assert login_from(elsewhere, "198.51.100.7", user.email, PASSWORD).status_code == 429
+
+
 WRONG_PASSWORD_CHANGE = {
     "current_password": "wrong password",
     "new_password": "brand new password",

@@ -34,13 +34,15 @@ def test_the_run_uses_the_selected_database_and_photo_store(app):
         assert isinstance(store, LocalPhotoStore)
 
 
-def attempt_login(base_url: str) -> int:
+def attempt_login(base_url: str, address: str | None = None) -> int:
+    """One wrong password for nobody@example.com, from `address` if a proxy is trusted."""
+    forwarded = {"X-Forwarded-For": address} if address else {}
     with requests.Session() as browser:
         token = browser.get(f"{base_url}/api/v1/csrf", timeout=30).json()["csrf_token"]
         response = browser.post(
             f"{base_url}/login",
             data={"email": "nobody@example.com", "password": "wrong password", "csrf_token": token},
-            headers={"Connection": "close"},
+            headers={"Connection": "close", **forwarded},
             timeout=30,
             allow_redirects=False,
         )
@@ -67,6 +69,37 @@ def test_login_rate_limit_holds_across_gunicorn_workers(tmp_path):
             ThreadPoolExecutor(max_workers=10) as pool,
         ):
             statuses = list(pool.map(attempt_login, [server.url] * 24))
+    assert sorted(statuses) == [422] * 5 + [429] * 19
+    served_by = {
+        line.split()[0]
+        for line in (tmp_path / "access.log").read_text().splitlines()
+        if re.search(r" POST /login ", line)
+    }
+    assert len(served_by) > 1, "every attempt landed on one worker: the test proved nothing"
+
+
+def test_account_rate_limit_holds_across_gunicorn_workers_and_addresses(tmp_path):
+    """One account, 24 client addresses, 4 workers: with Redis, 5 per minute for the account."""
+    with redis_server() as redis_url:
+        settings = migrated_settings(
+            tmp_path / "instance",
+            LOGIN_RATE_LIMIT="5 per minute",
+            RATELIMIT_STORAGE_URI=redis_url,
+            ARGON2_TIME_COST=3,
+            ARGON2_MEMORY_KIB=64 * 1024,
+        )
+        extra_args = ("--worker-class", "sync", "--access-logformat", "%(p)s %(m)s %(U)s %(s)s")
+        env = {
+            **server_env(settings),
+            "TRUSTED_PROXIES": "1",
+            "GUNICORN_ACCESS_LOG": str(tmp_path / "access.log"),
+        }
+        addresses = [f"203.0.113.{number}" for number in range(1, 25)]
+        with (
+            gunicorn_server(env, workers=4, extra_args=extra_args) as server,
+            ThreadPoolExecutor(max_workers=10) as pool,
+        ):
+            statuses = list(pool.map(attempt_login, [server.url] * 24, addresses))
     assert sorted(statuses) == [422] * 5 + [429] * 19
     served_by = {
         line.split()[0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
@@ -27,9 +28,33 @@ def _passwords():
     return current_app.extensions["passwords"]
 
 
-# Each password check costs an Argon2 hash (64 MiB) and is a guess: every route that checks one,
-# and sign-up, allows LOGIN_RATE_LIMIT requests per client address.
-_per_address = limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+def _login_rate_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+# One answer whichever limit is spent, so a 429 says nothing about the account asked for.
+TOO_MANY_ATTEMPTS = "Too many attempts. Please wait a while, then try again."
+
+
+def _account_key() -> str:
+    """The account whose password is checked: the signed-in patient's, or the email typed at login.
+    Known or not, an email counts the same way, so the limit cannot tell who has an account. Only
+    a digest goes to the limit store (Redis), never the address."""
+    email = current_user.email if current_user.is_authenticated else request.form.get("email", "")
+    return "account:" + hashlib.sha256(email.strip().lower().encode()).hexdigest()
+
+
+# Each password check costs an Argon2 hash (64 MiB) and is a guess. Every route that checks one,
+# and sign-up, allows LOGIN_RATE_LIMIT requests per client address; and the routes that check a
+# password share LOGIN_RATE_LIMIT per account, so guesses from many addresses add up.
+_per_address = limiter.limit(_login_rate_limit, methods=["POST"], error_message=TOO_MANY_ATTEMPTS)
+_per_account = limiter.shared_limit(
+    _login_rate_limit,
+    scope="password-checks-per-account",
+    key_func=_account_key,
+    methods=["POST"],
+    error_message=TOO_MANY_ATTEMPTS,
+)
 
 
 def _start_login(user: User, remember: bool) -> None:
@@ -97,6 +122,7 @@ def register():
 
 @bp.route("/login", methods=["GET", "POST"])
 @_per_address
+@_per_account
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("diary.today"))
@@ -169,6 +195,7 @@ def update_profile():
 @bp.post("/account/password")
 @login_required
 @_per_address
+@_per_account
 def change_password():
     form = PasswordChangeForm()
     if not form.validate_on_submit():
@@ -238,6 +265,7 @@ def export_data():
 @bp.post("/account/delete")
 @login_required
 @_per_address
+@_per_account
 def delete_account():
     password = request.form.get("password", "")
     form = ConfirmForm()
