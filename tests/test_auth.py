@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from http.cookies import SimpleCookie
 
+import pytest
+
 from tests.conftest import PASSWORD, Auth
 from webapp.extensions import db
 from webapp.models import LoginSession, User
@@ -91,6 +93,43 @@ def test_login_redirects_only_to_local_next(client, auth, user):
     client.post("/logout")
     response = client.post("/login?next=/entries", data={"email": user.email, "password": PASSWORD})
     assert response.headers["Location"] == "/entries"
+
+
+@pytest.mark.parametrize("character", ["%0A", "%0D", "%00", "%09", "%7F", "%C2%85"])
+def test_login_ignores_a_next_with_a_control_character_and_logs_in_once(
+    app, client, user, character
+):
+    response = client.post(
+        f"/login?next=/entries{character}x", data={"email": user.email, "password": PASSWORD}
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+    assert client.get("/").status_code == 200
+    with app.app_context():
+        assert len(db.session.execute(db.select(LoginSession)).all()) == 1
+
+
+def test_register_refuses_a_name_with_a_line_break_or_control_character(app, client):
+    for name in ("Nia\r\nSet-Cookie: x=1", "Nia\tA", "Nia\x00"):
+        response = client.post("/register", data=dict(REGISTRATION, display_name=name))
+        assert response.status_code == 422
+        assert "line breaks" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.execute(db.select(User)).first() is None
+
+
+def test_profile_refuses_a_name_with_a_line_break(app, logged_in, user):
+    form = {
+        "display_name": "Sam\nSet-Cookie: x=1",
+        "track": "pih",
+        "fitzpatrick": "",
+        "timezone": "UTC",
+    }
+    response = logged_in.post("/account/profile", data=form)
+    assert response.status_code == 422
+    assert "line breaks" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(User, user.id).display_name == "Sam"
 
 
 def test_pages_require_login(client):

@@ -5,9 +5,11 @@ from __future__ import annotations
 import io
 import re
 from datetime import date, timedelta
+from urllib.parse import unquote
 
 import pytest
 
+from tests.conftest import Auth
 from tests.test_diary import entry_form, session_form
 from webapp.extensions import db
 from webapp.models import Photo, ShareLink, ShareView, utcnow
@@ -258,6 +260,22 @@ def test_pdf_report_holds_sessions_and_photos(logged_in, dermatologist, sample_p
     assert response.get_data().startswith(b"%PDF")
     disposition = response.headers["Content-Disposition"]
     assert "Skinlog report - Sam - " in disposition and disposition.startswith("attachment")
+
+
+def test_pdf_download_name_is_a_safe_header_whatever_the_name_holds(app, make_user, dermatologist):
+    """Names saved before names were checked may hold line breaks, quotes or accents."""
+    patient = make_user(name='Zoë\r\nSet-Cookie: x=1\t"Z"\\')
+    browser = app.test_client()
+    Auth(browser).login(patient.email)
+    response = dermatologist.get(f"{create_link(browser)}/report.pdf")
+    assert response.status_code == 200
+    assert "Set-Cookie" not in response.headers
+    disposition = response.headers["Content-Disposition"]
+    assert disposition.isprintable() and disposition.isascii()
+    fallback = re.search(r'filename="([^"]*)"', disposition).group(1)
+    assert fallback.startswith("Skinlog report - Zoe Set-Cookie: x=1 'Z'")
+    encoded = re.search(r"filename\*=UTF-8''(\S+)", disposition).group(1)
+    assert unquote(encoded).startswith('Skinlog report - Zoë Set-Cookie: x=1 "Z"\\ - ')
 
 
 def test_pdf_renders_and_holds_the_sessions_table_and_a_photo_pair(

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import unicodedata
 from zoneinfo import available_timezones
 
 from flask_wtf import FlaskForm
@@ -36,11 +37,19 @@ def _known_timezone(form: FlaskForm, field: StringField) -> None:
         raise ValidationError("Choose a timezone from the list.")
 
 
+def _one_line(form: FlaskForm, field: StringField) -> None:
+    # The name goes into the PDF report, its file name and page headings: a line break or other
+    # control character there could end a header early or hide part of the name.
+    if any(unicodedata.category(char) in {"Cc", "Zl", "Zp"} for char in field.data or ""):
+        raise ValidationError("Write your name on one line, without line breaks or tabs.")
+
+
+_display_name = [DataRequired(), Length(max=80), _one_line]
+
+
 class RegisterForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Length(max=254), _email_shape])
-    display_name = StringField(
-        "Your name (shown to your clinician)", validators=[DataRequired(), Length(max=80)]
-    )
+    display_name = StringField("Your name (shown to your clinician)", validators=_display_name)
     password = PasswordField("Password", validators=[DataRequired(), _password_length])
     track = SelectField("What do you track?", choices=_choices(TRACKS), default="both")
     fitzpatrick = SelectField(
@@ -69,7 +78,7 @@ class PasswordChangeForm(FlaskForm):
 
 
 class ProfileForm(FlaskForm):
-    display_name = StringField("Your name", validators=[DataRequired(), Length(max=80)])
+    display_name = StringField("Your name", validators=_display_name)
     track = SelectField("What do you track?", choices=_choices(TRACKS))
     fitzpatrick = SelectField(
         "Skin type (Fitzpatrick, optional)",

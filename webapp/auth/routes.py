@@ -76,12 +76,21 @@ def _end_current_login() -> None:
 
 
 def _safe_next(target: str | None) -> str:
-    # Only local paths: an attacker's ?next=https://evil.example must not leave the site.
-    if target and target.startswith("/") and not target.startswith("//"):
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and "\\" not in target:
-            return target
-    return url_for("diary.today")
+    """Where to go after logging in: a path on this site, else the home page. Anything else is
+    ignored, not refused: an attacker's ?next=https://evil.example must not leave the site, and a
+    control character must not reach the Location header (a line break cannot be sent at all, and
+    browsers drop tabs, so "/<tab>/evil.example" would be "//evil.example" to them)."""
+    home = url_for("diary.today")
+    if (
+        not target
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or not target.isprintable()
+    ):
+        return home
+    parts = urlsplit(target)
+    return home if parts.scheme or parts.netloc else target
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -134,8 +143,10 @@ def login():
         if user and _passwords().verify(password_hash, form.password.data):
             if _passwords().needs_rehash(user.password_hash):
                 user.password_hash = _passwords().hash(form.password.data)
+            # The answer is made before the login row: a login must not outlive a failed answer.
+            response = redirect(_safe_next(request.args.get("next")))
             _start_login(user, remember=form.remember.data)
-            return redirect(_safe_next(request.args.get("next")))
+            return response
         if user is None:
             _passwords().verify(None, form.password.data)
         form.password.errors.append("That email and password do not match an account.")

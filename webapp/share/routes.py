@@ -7,6 +7,7 @@ HTML page writes anything: one row in the view log per visit.
 
 from __future__ import annotations
 
+import unicodedata
 from urllib.parse import quote
 
 import segno
@@ -230,13 +231,21 @@ def public_report(token: str):
         **context,
     )
     today = utcnow().date().isoformat()
-    filename = f"Skinlog report - {link.user.display_name} - {today}.pdf"
-    ascii_name = filename.encode("ascii", "replace").decode().replace('"', "'")
     response = Response(pdf, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+    response.headers["Content-Disposition"] = _attachment(
+        f"Skinlog report - {link.user.display_name} - {today}.pdf"
     )
     return response
+
+
+def _attachment(filename: str) -> str:
+    """A Content-Disposition header value for a download called `filename`, whatever it holds
+    (names saved before names were checked may hold line breaks): control characters become
+    spaces, the name goes in filename* as UTF-8 (RFC 5987) and an ASCII stand-in in filename."""
+    filename = " ".join("".join(c if c.isprintable() else " " for c in filename).split())
+    ascii_name = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode()
+    ascii_name = ascii_name.replace('"', "'").replace("\\", "_")
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 def _log_visit(link: ShareLink) -> None:
