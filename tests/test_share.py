@@ -196,6 +196,20 @@ def test_guessing_tokens_is_rate_limited(dermatologist, logged_in):
     assert statuses[-1] == 429
 
 
+def test_a_valid_links_missing_photos_do_not_count_as_guesses(logged_in, dermatologist):
+    path = create_link(logged_in)
+    for number in range(25):
+        assert dermatologist.get(f"{path}/photos/{number:032x}/thumb.jpg").status_code == 404
+    assert dermatologist.get(f"{path}/photos/{0:032x}/poster.jpg").status_code == 404
+    assert dermatologist.get(path).status_code == 200
+    assert dermatologist.get(f"{path}/report.pdf").status_code == 200
+
+
+def test_overlong_tokens_count_as_guesses(dermatologist):
+    statuses = [dermatologist.get("/s/" + "A" * 101).status_code for _ in range(21)]
+    assert statuses[-1] == 429
+
+
 def test_valid_link_is_not_rate_limited_by_photo_requests(
     logged_in, dermatologist, sample_photo, app
 ):
