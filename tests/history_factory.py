@@ -6,6 +6,7 @@ Symptoms follow the shape of DOMAIN.md: redness peaks on the session day and set
 
 from __future__ import annotations
 
+import itertools
 import math
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -14,6 +15,7 @@ import sqlalchemy as sa
 
 from webapp.extensions import db
 from webapp.models import Entry, Photo, TreatmentSession
+from webapp.records import claim_changes
 
 
 def add_history(
@@ -30,6 +32,8 @@ def add_history(
     end = end or date.today()
     start = end - timedelta(days=days - 1)
     now = datetime.now(UTC)
+    # Numbers of the patient's change sequence, as records.claim_changes hands them out.
+    changes = itertools.count(claim_changes(user_id, sessions + days * (1 + len(photo_areas))))
     session_dates = [start + timedelta(days=7 + index * session_every) for index in range(sessions)]
     if session_dates:
         db.session.execute(
@@ -49,6 +53,7 @@ def add_history(
                     "client_updated_at": now,
                     "created_at": now,
                     "updated_at": now,
+                    "change_seq": next(changes),
                 }
                 for session_date in session_dates
             ],
@@ -78,6 +83,7 @@ def add_history(
                 "client_updated_at": now,
                 "created_at": now,
                 "updated_at": now,
+                "change_seq": next(changes),
             }
         )
     db.session.execute(sa.insert(Entry), entries)
@@ -108,6 +114,7 @@ def add_history(
                     "client_updated_at": now,
                     "created_at": now,
                     "updated_at": now,
+                    "change_seq": next(changes),
                 }
             )
     if photos:

@@ -2,6 +2,7 @@
 
     with redis_server() as redis_url:                     # "redis://127.0.0.1:PORT/0"
     with gunicorn_server(env, workers=4) as server:       # server.url, server.worker_pids()
+    token = api_login(requests.Session(), server.url, email, password)   # a phone, logged in
 
 Both listen on 127.0.0.1 on a free port, keep their files in a temporary folder and are stopped on
 exit. Plain helpers, not fixtures: tests/test_concurrency.py, tests/test_deployment.py and
@@ -22,6 +23,8 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+import requests
 
 from tests.pg_server import free_port
 
@@ -167,6 +170,27 @@ def gunicorn_server(
     finally:
         _stop(process)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def api_login(session: requests.Session, base: str, email: str, password: str) -> str:
+    """Log `session` in through the login form, retrying while workers die; returns the CSRF token
+    of the new login, as the phone's outbox does before it replays."""
+    for _ in range(30):
+        try:
+            token = session.get(f"{base}/api/v1/csrf", timeout=30).json()["csrf_token"]
+            response = session.post(
+                f"{base}/login",
+                data={"email": email, "password": password, "csrf_token": token},
+                timeout=30,
+                allow_redirects=False,
+            )
+            if response.status_code == 302:
+                # A new login is a new session: fetch the token that belongs to it.
+                return session.get(f"{base}/api/v1/csrf", timeout=30).json()["csrf_token"]
+        except requests.RequestException:  # reset, cut off mid-body, timeout
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"{email} could not log in")
 
 
 def server_env(settings: dict[str, object]) -> dict[str, str]:

@@ -28,7 +28,7 @@ import sqlalchemy as sa
 
 from tests.conftest import PASSWORD, settings_for_tests
 from tests.photo_factory import make_photo
-from tests.servers import Gunicorn, gunicorn_server, migrated_settings, server_env
+from tests.servers import Gunicorn, api_login, gunicorn_server, migrated_settings, server_env
 from webapp import create_app
 from webapp.extensions import db
 from webapp.models import Entry, Photo, User
@@ -99,29 +99,10 @@ def send(session: requests.Session, base: str, token: str, item: Item, photo: by
     )
 
 
-def login(session: requests.Session, base: str, email: str) -> str:
-    for _ in range(MAX_ATTEMPTS):
-        try:
-            token = session.get(f"{base}/api/v1/csrf", timeout=30).json()["csrf_token"]
-            response = session.post(
-                f"{base}/login",
-                data={"email": email, "password": PASSWORD, "csrf_token": token},
-                timeout=30,
-                allow_redirects=False,
-            )
-            if response.status_code == 302:
-                # A new login is a new session: fetch the token that belongs to it.
-                return session.get(f"{base}/api/v1/csrf", timeout=30).json()["csrf_token"]
-        except requests.RequestException:  # reset, cut off mid-body, timeout
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"{email} could not log in")
-
-
 def sync(base: str, outbox: Outbox, photo: bytes, start: threading.Barrier) -> None:
     """The outbox loop: an item leaves only on a 2xx; anything else is retried."""
     with requests.Session() as session:
-        token = login(session, base, outbox.email)
+        token = api_login(session, base, outbox.email, PASSWORD)
         start.wait()
         for item in outbox.items:
             for _attempt in range(MAX_ATTEMPTS):

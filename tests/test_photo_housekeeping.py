@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -57,7 +58,7 @@ def put_bytes(store: PhotoStore) -> str:
     return key
 
 
-def photo_row(entry: Entry, key: str, photo_uuid: str | None = None) -> Photo:
+def photo_row(entry: Entry, key: str, change: int, photo_uuid: str | None = None) -> Photo:
     return Photo(
         uuid=photo_uuid or str(uuid.uuid4()),
         user_id=entry.user_id,
@@ -68,13 +69,15 @@ def photo_row(entry: Entry, key: str, photo_uuid: str | None = None) -> Photo:
         height=1,
         byte_size=17,
         sha256="0" * 64,
+        change_seq=change,
     )
 
 
 def fill(entry: Entry, store: PhotoStore, count: int) -> list[str]:
     """Give the entry `count` live photos (bytes and rows, without ingesting); their keys."""
     keys = [put_bytes(store) for _ in range(count)]
-    db.session.add_all(photo_row(entry, key) for key in keys)
+    first = records.claim_changes(entry.user_id, count)
+    db.session.add_all(photo_row(entry, key, first + n) for n, key in enumerate(keys))
     db.session.commit()
     return keys
 
@@ -109,7 +112,13 @@ def commit_from_another_request(store: PhotoStore, entry: Entry, photo_uuid: str
     """Store a photo for `entry` the way a request in another worker would; its key."""
     key = put_bytes(store)
     with Session(db.engine) as other:
-        other.add(photo_row(entry, key, photo_uuid))
+        change = other.execute(
+            sa.update(User)
+            .where(User.id == entry.user_id)
+            .values(change_seq=User.change_seq + 1)
+            .returning(User.change_seq)
+        ).scalar_one()
+        other.add(photo_row(entry, key, change, photo_uuid))
         other.commit()
     return key
 

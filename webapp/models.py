@@ -65,6 +65,9 @@ class User(UserMixin, db.Model):
     # Capture times are stripped from every photo file; kept in the database only if asked.
     keep_photo_times: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The last number of this patient's change sequence (records.claim_changes): every write of a
+    # synced row takes the next one, under this row's lock, so /changes can follow them in order.
+    change_seq: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
 
     # Set by the user loader: which login (device) this request belongs to; see LoginSession.
     current_login_token = None  # str | None, per instance; not a column
@@ -96,9 +99,14 @@ class LoginSession(db.Model):
 
 
 class SyncedMixin:
-    """Columns shared by the rows a phone creates offline and syncs."""
+    """Columns shared by the rows a phone creates offline and syncs.
+
+    `change_seq` orders a patient's writes as they committed (see User.change_seq); it is the
+    cursor of /changes. `updated_at` is only when, for people.
+    """
 
     uuid: Mapped[str] = mapped_column(sa.String(36), unique=True)
+    change_seq: Mapped[int] = mapped_column(sa.BigInteger)
     client_updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
@@ -106,15 +114,27 @@ class SyncedMixin:
     )
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    def sync_stamps(self) -> dict[str, Any]:
+        """What every synced row says of itself, and all that a tombstone says besides its date."""
+        return {
+            "id": self.uuid,
+            "client_updated_at": iso_utc(self.client_updated_at),
+            "created_at": iso_utc(self.created_at),
+            "updated_at": iso_utc(self.updated_at),
+            "deleted": self.deleted_at is not None,
+        }
+
 
 class TreatmentSession(SyncedMixin, db.Model):
     __tablename__ = "treatment_sessions"
+    __table_args__ = (sa.Index("ix_treatment_sessions_user_change", "user_id", "change_seq"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
     date: Mapped[date] = mapped_column(sa.Date)
-    device: Mapped[str] = mapped_column(sa.String(16))
-    needle_depth_mm: Mapped[float] = mapped_column(sa.Float)
+    # None only on a tombstone, which keeps no content (records.delete_row).
+    device: Mapped[str | None] = mapped_column(sa.String(16))
+    needle_depth_mm: Mapped[float | None] = mapped_column(sa.Float)
     areas: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     topicals: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     setting: Mapped[str] = mapped_column(sa.String(16), default="clinic")
@@ -122,8 +142,9 @@ class TreatmentSession(SyncedMixin, db.Model):
     notes: Mapped[str] = mapped_column(sa.Text, default="")
 
     def to_dict(self) -> dict[str, Any]:
+        if self.deleted_at is not None:
+            return {"date": self.date.isoformat(), **self.sync_stamps()}
         return {
-            "id": self.uuid,
             "date": self.date.isoformat(),
             "device": self.device,
             "needle_depth_mm": self.needle_depth_mm,
@@ -132,10 +153,7 @@ class TreatmentSession(SyncedMixin, db.Model):
             "setting": self.setting,
             "provider": self.provider,
             "notes": self.notes,
-            "client_updated_at": _iso(self.client_updated_at),
-            "created_at": _iso(self.created_at),
-            "updated_at": _iso(self.updated_at),
-            "deleted": self.deleted_at is not None,
+            **self.sync_stamps(),
         }
 
 
@@ -152,6 +170,7 @@ class Entry(SyncedMixin, db.Model):
             sqlite_where=sa.text("deleted_at IS NULL"),
             postgresql_where=sa.text("deleted_at IS NULL"),
         ),
+        sa.Index("ix_entries_user_change", "user_id", "change_seq"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -181,8 +200,9 @@ class Entry(SyncedMixin, db.Model):
         return {name: getattr(self, name) for name in RATINGS}
 
     def to_dict(self) -> dict[str, Any]:
+        if self.deleted_at is not None:
+            return {"date": self.date.isoformat(), **self.sync_stamps()}
         return {
-            "id": self.uuid,
             "date": self.date.isoformat(),
             "ratings": self.ratings,
             "pie_severity": self.pie_severity,
@@ -190,10 +210,7 @@ class Entry(SyncedMixin, db.Model):
             "red_flags": list(self.red_flags),
             "aftercare": list(self.aftercare),
             "notes": self.notes,
-            "client_updated_at": _iso(self.client_updated_at),
-            "created_at": _iso(self.created_at),
-            "updated_at": _iso(self.updated_at),
-            "deleted": self.deleted_at is not None,
+            **self.sync_stamps(),
         }
 
 
@@ -201,6 +218,7 @@ class Photo(SyncedMixin, db.Model):
     """A sanitised photo. Its bytes live in `storage` under `storage_key`/<rendition>.jpg."""
 
     __tablename__ = "photos"
+    __table_args__ = (sa.Index("ix_photos_user_change", "user_id", "change_seq"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Kept beside entry_id so that every photo query can be scoped to its owner without a join.
@@ -280,5 +298,6 @@ class ShareView(db.Model):
     share_link: Mapped[ShareLink] = relationship(back_populates="views")
 
 
-def _iso(value: datetime | None) -> str | None:
+def iso_utc(value: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a Z, as every answer of the API writes times."""
     return None if value is None else value.isoformat().replace("+00:00", "Z")

@@ -14,7 +14,7 @@ from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from . import imaging
 from .extensions import db
@@ -112,32 +112,69 @@ def entry_on(user: User, entry_date: date) -> Entry | None:
     ).scalar_one_or_none()
 
 
-def _stored_version(
-    model: type[SyncedRow], user: User, row_uuid: str, stamp: datetime
-) -> tuple[SyncedRow | None, bool]:
-    """The user's row with this UUID, tombstones included (a newer write brings one back), and
-    whether a write stamped `stamp` may replace it: last writer wins by client_updated_at.
+def claim_changes(user_id: int, count: int = 1) -> int:
+    """Take the patient's write lock and the next `count` numbers of their change sequence;
+    returns the first. Every write of a synced row calls this first, in its transaction.
 
-    Raises UuidTaken when the UUID belongs to another user's row.
+    The UPDATE holds the patient's row lock until commit or rollback (PostgreSQL makes a second
+    writer wait for it; SQLite's write lock is database-wide), so one patient's writes run one at
+    a time. That makes two things true by construction:
+
+    * read-compare-write (last writer wins) cannot interleave with another write of the patient;
+    * change numbers commit in the order they were taken, so a reader who has seen number N
+      committed has seen everything before N: /changes can never skip a row (changes_since).
+
+    A patient writes a few times a day: serialising them costs nothing anyone would notice.
     """
-    row = owned(model, user, row_uuid, include_deleted=True)
-    if row is None:
-        if _uuid_used_elsewhere(model, user, row_uuid):
-            raise UuidTaken(row_uuid)
-        return None, True
-    return row, stamp >= row.client_updated_at
+    last = db.session.execute(
+        db.update(User)
+        .where(User.id == user_id)
+        .values(change_seq=User.change_seq + count)
+        .returning(User.change_seq),
+        execution_options={"synchronize_session": False},
+    ).scalar_one()
+    return last - count + 1
+
+
+def _locked_version(model: type[SyncedRow], user: User, row_uuid: str) -> SyncedRow | None:
+    """The user's row with this UUID as committed now, tombstones included (a newer write brings
+    one back). Call under claim_changes: the row cannot change until this transaction ends.
+
+    Raises UuidTaken (after rolling back) when the UUID belongs to another user's row.
+    """
+    row = db.session.execute(
+        db.select(model)
+        .where(model.user_id == user.id, model.uuid == row_uuid)
+        .execution_options(populate_existing=True)  # not a copy read before the lock
+    ).scalar_one_or_none()
+    if row is None and _uuid_used_elsewhere(model, user, row_uuid):
+        db.session.rollback()
+        raise UuidTaken(row_uuid)
+    return row
+
+
+def _write_stamp(requested: datetime | None, stored: SyncedRow | None) -> datetime:
+    """The client's stamp, or for a write the server stamps itself (an HTML form) now, but never
+    older than the stored version: a form the patient submits now always applies."""
+    if requested is not None:
+        return requested
+    now = utcnow()
+    return max(now, stored.client_updated_at) if stored is not None else now
 
 
 def save_entry(user: User, entry_uuid: str, data: EntryData) -> SaveResult:
-    """Create or update an entry by UUID. Raises DateTaken or UuidTaken."""
-    stamp = data.client_updated_at or utcnow()
-    entry, newer = _stored_version(Entry, user, entry_uuid, stamp)
-    if entry is not None and not newer:
+    """Create or update an entry by UUID, last writer wins. Raises DateTaken or UuidTaken."""
+    change = claim_changes(user.id)
+    entry = _locked_version(Entry, user, entry_uuid)
+    stamp = _write_stamp(data.client_updated_at, entry)
+    if entry is not None and stamp < entry.client_updated_at:
+        db.session.rollback()
         return SaveResult(entry, created=False, applied=False)
-    created = entry is None
     clash = entry_on(user, data.date)
     if clash is not None and clash.uuid != entry_uuid:
+        db.session.rollback()
         raise DateTaken(clash)
+    created = entry is None
     if entry is None:
         entry = Entry(uuid=entry_uuid, user_id=user.id)
         db.session.add(entry)
@@ -149,26 +186,19 @@ def save_entry(user: User, entry_uuid: str, data: EntryData) -> SaveResult:
     entry.red_flags = data.red_flags
     entry.aftercare = data.aftercare
     entry.notes = data.notes
-    entry.client_updated_at = stamp
+    _stamp(entry, stamp, change)
     entry.deleted_at = None  # a newer write brings a deleted entry back
-    entry.updated_at = utcnow()
-    try:
-        db.session.commit()
-    except IntegrityError:
-        # A concurrent request won the race for this date or this UUID.
-        db.session.rollback()
-        clash = entry_on(user, data.date)
-        if clash is not None and clash.uuid != entry_uuid:
-            raise DateTaken(clash) from None
-        return save_entry(user, entry_uuid, data)
+    _commit_or_uuid_taken(entry_uuid)
     return SaveResult(entry, created=created, applied=True)
 
 
 def save_session(user: User, session_uuid: str, data: SessionData) -> SaveResult:
-    """Create or update a treatment session by UUID. Raises UuidTaken."""
-    stamp = data.client_updated_at or utcnow()
-    session, newer = _stored_version(TreatmentSession, user, session_uuid, stamp)
-    if session is not None and not newer:
+    """Create or update a treatment session by UUID, last writer wins. Raises UuidTaken."""
+    change = claim_changes(user.id)
+    session = _locked_version(TreatmentSession, user, session_uuid)
+    stamp = _write_stamp(data.client_updated_at, session)
+    if session is not None and stamp < session.client_updated_at:
+        db.session.rollback()
         return SaveResult(session, created=False, applied=False)
     created = session is None
     if session is None:
@@ -182,38 +212,128 @@ def save_session(user: User, session_uuid: str, data: SessionData) -> SaveResult
     session.setting = data.setting
     session.provider = data.provider
     session.notes = data.notes
-    session.client_updated_at = stamp
+    _stamp(session, stamp, change)
     session.deleted_at = None
-    session.updated_at = utcnow()
+    _commit_or_uuid_taken(session_uuid)
+    return SaveResult(session, created=created, applied=True)
+
+
+def _stamp(row: Entry | TreatmentSession | Photo, stamp: datetime, change: int) -> None:
+    row.client_updated_at = stamp
+    row.change_seq = change
+    row.updated_at = utcnow()
+
+
+def _commit_or_uuid_taken(row_uuid: str) -> None:
+    """Commit a write made under the patient's lock. The one conflict left is a UUID that another
+    patient committed meanwhile (their lock is not ours): the same answer as any foreign UUID."""
     try:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        return save_session(user, session_uuid, data)
-    return SaveResult(session, created=created, applied=True)
+        raise UuidTaken(row_uuid) from None
 
 
 def delete_row(
     row: Entry | TreatmentSession, store: PhotoStore, stamp: datetime | None = None
 ) -> bool:
-    """Tombstone a session or an entry (and the entry's photos). False if a newer edit wins."""
-    stamp = stamp or utcnow()
+    """Tombstone a session or an entry (and the entry's photos), erasing their content: a
+    tombstone keeps only its id, date and stamps. False if a newer edit wins."""
+    user = db.session.get(User, row.user_id)
+    change = claim_changes(row.user_id)
+    row = _locked_version(type(row), user, row.uuid)
+    stamp = _write_stamp(stamp, row)
     if stamp < row.client_updated_at:
+        db.session.rollback()
         return False
+    photos = _live_photos(row) if isinstance(row, Entry) else []
     now = utcnow()
+    _erase_content(row)
     row.deleted_at = row.deleted_at or now
-    row.client_updated_at = stamp
-    row.updated_at = now
-    photos: list[Photo] = []
-    if isinstance(row, Entry):
-        photos = list(row.photos)
-        for photo in photos:
-            photo.deleted_at = now
-            photo.updated_at = now
+    _stamp(row, stamp, change)
+    if photos:
+        first = claim_changes(
+            user.id, len(photos)
+        )  # still under the lock: the numbers after `change`
+        for offset, photo in enumerate(photos):
+            _tombstone_photo(photo, now, first + offset)
     db.session.commit()
     for photo in photos:
         _remove_bytes(store, photo)
     return True
+
+
+def _erase_content(row: Entry | TreatmentSession) -> None:
+    if isinstance(row, Entry):
+        for name in RATINGS:
+            setattr(row, name, None)
+        row.pie_severity = row.pih_severity = None
+        row.red_flags, row.aftercare = [], []
+    else:
+        row.device = row.needle_depth_mm = None
+        row.areas, row.topicals = [], []
+        row.provider = ""
+    row.notes = ""
+
+
+def _tombstone_photo(photo: Photo, now: datetime, change: int) -> None:
+    """A deleted photo keeps no measure of the skin: its bytes go, and so do its numbers."""
+    photo.deleted_at = photo.deleted_at or now
+    photo.lab_l = photo.lab_a = photo.lab_b = photo.ita_deg = None
+    photo.region = photo.taken_at = None
+    photo.change_seq = change
+    photo.updated_at = now
+
+
+@dataclass
+class Changes:
+    """One page of a patient's changes, oldest first, and the cursor to ask from next."""
+
+    sessions: list[TreatmentSession]
+    entries: list[Entry]
+    photos: list[Photo]
+    cursor: int
+    more: bool
+
+
+def changes_since(user: User, cursor: int, page_size: int) -> Changes:
+    """The user's rows written after change number `cursor`, tombstones included.
+
+    Correct in commit order by construction (claim_changes): first read the patient's last
+    committed change number; every row numbered up to it has committed, and nothing numbered
+    later can commit below it. So the answer holds every row in (cursor, last]; a row rewritten
+    meanwhile has a newer number and comes with a later call. A page holds at most `page_size`
+    rows in all: the cut falls after the page_size-th number, and every kind was read up to it
+    (a kind that filled its own page reached at least that far).
+    """
+    last = db.session.execute(db.select(User.change_seq).where(User.id == user.id)).scalar_one()
+    fetched: list[Entry | TreatmentSession | Photo] = []
+    more = False
+    for model in (TreatmentSession, Entry, Photo):
+        query = (
+            db.select(model)
+            .where(model.user_id == user.id, model.change_seq > cursor, model.change_seq <= last)
+            .order_by(model.change_seq)
+            .limit(page_size)
+        )
+        if model is Entry:
+            query = query.options(selectinload(Entry.photos))
+        if model is Photo:
+            query = query.options(joinedload(Photo.entry))
+        rows = list(db.session.execute(query).scalars())
+        more = more or len(rows) == page_size  # this kind may have more after its page
+        fetched.extend(rows)
+    fetched.sort(key=lambda row: row.change_seq)
+    more = more or len(fetched) > page_size
+    page = fetched[:page_size]
+    return Changes(
+        sessions=[row for row in page if isinstance(row, TreatmentSession)],
+        entries=[row for row in page if isinstance(row, Entry)],
+        photos=[row for row in page if isinstance(row, Photo)],
+        # Past the end, `last`: a cursor from beyond it (a restored database) heals itself.
+        cursor=page[-1].change_seq if more else last,
+        more=more,
+    )
 
 
 def add_photo(
@@ -227,7 +347,7 @@ def add_photo(
     if existing is not None:
         return _replayed(existing, user, entry), False
     # An early answer for a full entry, before the costly ingest. It is not the decision: another
-    # upload can take the last slot meanwhile, so the cap is checked again under the entry's lock.
+    # upload can take the last slot meanwhile, so the cap is checked again under the patient's lock.
     if len(entry.photos) >= MAX_PHOTOS_PER_ENTRY:
         raise TooManyPhotos()
     ingested = imaging.ingest_photo(upload)
@@ -253,9 +373,9 @@ def add_photo(
         ita_deg=ingested.colour.ita_deg,
     )
     try:
-        _lock_entry(entry)
-        # Under the lock, in this order: a replay of this very upload that won while we ingested
-        # is answered as a replay (it is not a seventh photo), then the cap decides.
+        photo.change_seq = claim_changes(user.id)
+        # Under the patient's lock, in this order: a replay of this very upload that won while we
+        # ingested is answered as a replay (it is not a seventh photo), then the cap decides.
         winner = _photo_with_uuid(photo_uuid)
         if winner is None:
             if _live_photo_count(entry) >= MAX_PHOTOS_PER_ENTRY:
@@ -265,12 +385,11 @@ def add_photo(
             db.session.expire(entry, ["photos"])
             return photo, True
     except TooManyPhotos:
-        db.session.rollback()  # releases the entry's lock
+        db.session.rollback()  # releases the patient's lock
         _drop_bytes(store, key)
         raise
     except IntegrityError:
-        # The same UUID committed by a request that did not need this entry's lock (sent to
-        # another entry, or by another user): keep the first.
+        # The same UUID committed by another user, whose lock is not ours: keep the first.
         winner = None
     db.session.rollback()
     _drop_bytes(store, key)
@@ -292,19 +411,11 @@ def _replayed(existing: Photo, user: User, entry: Entry) -> Photo:
     return existing
 
 
-def _lock_entry(entry: Entry) -> None:
-    """Hold the entry's row lock until the transaction ends: photo inserts into one entry then
-    run one at a time, so a count taken under it stays true until the commit.
-
-    A plain UPDATE does this on every database: PostgreSQL locks the row and makes a second
-    UPDATE wait for the first transaction to end (the count after it, a new statement, then sees
-    the other photo), and in SQLite any write takes the database's write lock. SELECT ... FOR
-    UPDATE would do on PostgreSQL only: SQLAlchemy leaves it out for SQLite. It writes updated_at
-    back unchanged, so the entry does not reappear in the /changes feed.
-    """
-    db.session.execute(
-        db.update(Entry).where(Entry.id == entry.id).values(updated_at=Entry.updated_at),
-        execution_options={"synchronize_session": False},
+def _live_photos(entry: Entry) -> list[Photo]:
+    return list(
+        db.session.execute(
+            db.select(Photo).where(Photo.entry_id == entry.id, Photo.deleted_at.is_(None))
+        ).scalars()
     )
 
 
@@ -318,9 +429,7 @@ def _live_photo_count(entry: Entry) -> int:
 
 
 def delete_photo(photo: Photo, store: PhotoStore) -> None:
-    now = utcnow()
-    photo.deleted_at = photo.deleted_at or now
-    photo.updated_at = now
+    _tombstone_photo(photo, utcnow(), claim_changes(photo.user_id))
     db.session.commit()
     _remove_bytes(store, photo)
 

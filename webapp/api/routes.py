@@ -12,12 +12,10 @@ from datetime import UTC, datetime
 from flask import current_app, jsonify, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
-from sqlalchemy.orm import joinedload, selectinload
 
 from .. import imaging, records
 from ..errors import json_error
-from ..extensions import db
-from ..models import Entry, Photo, TreatmentSession
+from ..models import Entry, Photo, TreatmentSession, iso_utc
 from ..progress import SessionCalendar
 from ..pwa.account import account_tag
 from ..responses import RENDITIONS, photo_response
@@ -130,6 +128,8 @@ def _timestamp_arg(name: str, status: int, message: str) -> datetime | None:
 
 
 def _photo_dict(photo: Photo) -> dict:
+    if photo.deleted_at is not None:  # a tombstone: which photo, and that it is gone
+        return {"id": photo.uuid, "deleted": True, "updated_at": iso_utc(photo.updated_at)}
     return {
         "id": photo.uuid,
         "area": photo.area,
@@ -141,16 +141,18 @@ def _photo_dict(photo: Photo) -> dict:
         "sha256": photo.sha256,
         "lab": photo.lab,
         "deleted": photo.deleted_at is not None,
-        "updated_at": photo.updated_at.isoformat().replace("+00:00", "Z"),
+        "updated_at": iso_utc(photo.updated_at),
     }
 
 
 def entry_dict(entry: Entry, calendar: SessionCalendar) -> dict:
-    alignment = calendar.align(entry.date)
     data = entry.to_dict()
+    if entry.deleted_at is not None:
+        return data  # a tombstone keeps no content, and belongs to no session
+    alignment = calendar.align(entry.date)
     data["session_number"] = alignment.session_number
     data["days_since_session"] = alignment.days_since_session
-    data["photos"] = [] if entry.deleted_at else [_photo_dict(photo) for photo in entry.photos]
+    data["photos"] = [_photo_dict(photo) for photo in entry.photos]
     return data
 
 
@@ -265,38 +267,30 @@ def photo_bytes(photo_uuid: str, rendition: str):
 
 @bp.get("/changes")
 def changes():
-    """Everything changed after `since` (an opaque cursor from the previous answer).
+    """Everything changed after `since`, the cursor of the previous answer (records.changes_since).
 
-    The cursor is the latest `updated_at` seen. Rows written in the same instant are sent again
-    rather than skipped: a client applies them idempotently by UUID.
+    The cursor is a number of the patient's change sequence: it follows writes in commit order,
+    so following it never skips a row, whatever the clocks of the phones or the servers say.
     """
-    since = _timestamp_arg("since", 400, "since must be a cursor from a previous answer.")
+    since = _cursor_arg()
+    page = records.changes_since(current_user, since, CHANGES_PAGE_SIZE)
     calendar = _calendar()
-    result: dict[str, list] = {}
-    last_seen: list[datetime] = []
-    page_ends: list[datetime] = []
-    for name, model in (("sessions", TreatmentSession), ("entries", Entry), ("photos", Photo)):
-        query = db.select(model).where(model.user_id == current_user.id)
-        if since is not None:
-            query = query.where(model.updated_at >= since)
-        if model is Entry:
-            query = query.options(selectinload(Entry.photos))
-        if model is Photo:
-            query = query.options(joinedload(Photo.entry))
-        rows = list(
-            db.session.execute(query.order_by(model.updated_at).limit(CHANGES_PAGE_SIZE)).scalars()
+    return jsonify(
+        sessions=[row.to_dict() for row in page.sessions],
+        entries=[entry_dict(row, calendar) for row in page.entries],
+        photos=[dict(_photo_dict(row), entry_id=row.entry.uuid) for row in page.photos],
+        cursor=str(page.cursor),
+        more=page.more,
+    )
+
+
+def _cursor_arg() -> int:
+    raw = request.args.get("since", "")
+    if not raw:
+        return 0
+    # Digits only, and few enough to be a change number (a BIGINT on PostgreSQL).
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 18):
+        raise ApiError(
+            400, "since must be a cursor from a previous answer.", fields={"since": "invalid"}
         )
-        if name == "entries":
-            result[name] = [entry_dict(row, calendar) for row in rows]
-        elif name == "photos":
-            result[name] = [dict(_photo_dict(row), entry_id=row.entry.uuid) for row in rows]
-        else:
-            result[name] = [row.to_dict() for row in rows]
-        if rows:
-            last_seen.append(rows[-1].updated_at)
-            if len(rows) == CHANGES_PAGE_SIZE:
-                page_ends.append(rows[-1].updated_at)
-    # With a full page of one kind, resume from the earliest cut so nothing in between is skipped.
-    newest = min(page_ends) if page_ends else max(last_seen, default=since)
-    cursor = newest.isoformat().replace("+00:00", "Z") if newest else None
-    return jsonify(dict(result, cursor=cursor, more=bool(page_ends)))
+    return int(raw)
