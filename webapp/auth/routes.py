@@ -9,7 +9,7 @@ from flask import current_app, flash, jsonify, redirect, render_template, reques
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy.exc import IntegrityError
 
-from ..extensions import db, limiter
+from ..extensions import db, flush_sqlite_write_ahead_log, limiter
 from ..models import (
     Entry,
     LoginSession,
@@ -298,6 +298,7 @@ def delete_account():
     _delete_share_links(user.id)
     db.session.delete(user)
     db.session.commit()
+    flush_sqlite_write_ahead_log()
     flash("Your account and everything in it have been deleted.", "info")
     return redirect(url_for("auth.login"))
 
