@@ -249,3 +249,89 @@ def display_p3_icc_profile() -> bytes:
     )
     assert len(header) == 128
     return header + struct.pack(">I", len(tags)) + b"".join(table) + bodies
+
+
+# PNG colour type, bit depth and samples per pixel of each mode `make_flat_png` writes.
+_PNG_LAYOUTS: dict[str, tuple[int, int, int]] = {
+    "L": (0, 8, 1),
+    "I;16": (0, 16, 1),
+    "LA": (4, 8, 2),
+    "RGB": (2, 8, 3),
+    "RGBA": (6, 8, 4),
+    "RGBA;16": (6, 16, 4),
+}
+
+
+def make_flat_png(
+    width: int,
+    height: int,
+    mode: str = "I;16",
+    left: tuple[int, ...] = (128 * 257,),
+    right: tuple[int, ...] | None = None,
+) -> bytes:
+    """A PNG of `mode` whose left half holds the samples `left` and right half `right` (default:
+    the same), e.g. mode="RGBA", left=(200, 40, 40, 255), right=(0, 0, 0, 0).
+
+    Written by hand one row at a time like `make_bomb_png`, so a 49-megapixel 16-bit PNG (about
+    100 KB, 294 MB of samples) costs its maker a row, not the image. Samples are 0..255, or
+    0..65535 for the 16-bit modes ("I;16", "RGBA;16").
+    """
+    colour_type, depth, channels = _PNG_LAYOUTS[mode]
+    sample = ">H" if depth == 16 else ">B"
+    right = left if right is None else right
+    if len(left) != channels or len(right) != channels:
+        msg = f"{mode} pixels have {channels} samples"
+        raise ValueError(msg)
+    left_pixel = struct.pack(">" + sample[1] * channels, *left)
+    right_pixel = struct.pack(">" + sample[1] * channels, *right)
+    row = b"\x00" + left_pixel * (width // 2) + right_pixel * (width - width // 2)
+    compressor = zlib.compressobj(6)
+    idat = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
+    header = struct.pack(">IIBBBBB", width, height, depth, colour_type, 0, 0, 0)
+    chunks = [_png_chunk(b"IHDR", header), _png_chunk(b"IDAT", idat), _png_chunk(b"IEND", b"")]
+    return b"\x89PNG\r\n\x1a\n" + b"".join(chunks)
+
+
+def make_cmyk_jpeg(
+    width: int,
+    height: int,
+    cmyk: tuple[int, int, int, int] = (0, 60, 60, 0),
+    *,
+    progressive: bool = False,
+    icc: bytes | None = None,
+) -> bytes:
+    """A flat CMYK JPEG, as print workflows and some scanners write (optionally progressive).
+
+    Pillow needs the whole image in memory to encode it: 4 bytes a pixel, 200 MB at 50 MP; make
+    big ones in a subprocess.
+    """
+    params: dict[str, object] = {"quality": 90, "progressive": progressive}
+    if icc is not None:
+        params["icc_profile"] = icc
+    buffer = io.BytesIO()
+    Image.new("CMYK", (width, height), cmyk).save(buffer, "JPEG", **params)
+    return buffer.getvalue()
+
+
+def make_flat_heic(
+    width: int, height: int, colour: tuple[int, int, int] = (200, 120, 110), *, alpha: bool = False
+) -> bytes:
+    """A flat HEIC (8-bit, 4:2:0, one coded image, no grid), encoded with x265's fastest preset.
+
+    Fast enough for tests: about 3 s at 49 MP, where the default preset takes 15 s. Pillow holds
+    the image while encoding (4 bytes a pixel): make big ones in a subprocess.
+    """
+    image = Image.new("RGBA" if alpha else "RGB", (width, height), colour)
+    buffer = io.BytesIO()
+    image.save(buffer, "HEIF", quality=30, enc_params={"preset": "ultrafast"})
+    return buffer.getvalue()
+
+
+def make_flat_webp(
+    width: int, height: int, colour: tuple[int, int, int] = (200, 120, 110), *, alpha: bool = False
+) -> bytes:
+    """A flat lossy WebP (WebP allows up to 16383 px a side, so 50 MP fits)."""
+    image = Image.new("RGBA" if alpha else "RGB", (width, height), colour)
+    buffer = io.BytesIO()
+    image.save(buffer, "WEBP", quality=80, method=0)
+    return buffer.getvalue()
