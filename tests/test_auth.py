@@ -47,6 +47,16 @@ def test_register_email_is_case_insensitive_and_unique_without_revealing_it(clie
     assert "already registered" not in page and "taken" not in page
 
 
+def test_sign_up_is_rate_limited_per_address(app):
+    """Sign-up tells a known email from a new one (see docs/deployment.md); the limit bounds it."""
+    app.config["LOGIN_RATE_LIMIT"] = "2 per minute"
+    statuses = [
+        app.test_client().post("/register", data=dict(REGISTRATION, email=email)).status_code
+        for email in ("a@example.com", "b@example.com", "c@example.com")
+    ]
+    assert statuses == [302, 302, 429]
+
+
 def test_register_rejects_short_and_overlong_passwords(client):
     for password in ("short", "x" * 129):
         response = client.post("/register", data=dict(REGISTRATION, password=password))
