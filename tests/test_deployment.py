@@ -110,14 +110,16 @@ def test_account_rate_limit_holds_across_gunicorn_workers_and_addresses(tmp_path
 
 
 def login_statuses(app, addresses: list[str]) -> list[int]:
+    """A wrong password from each address in turn, each for another email, so that only the
+    per-address limit can answer 429 (the per-account one is tested in tests/test_auth.py)."""
     client = app.test_client()
     return [
         client.post(
             "/login",
-            data={"email": "nobody@example.com", "password": "wrong password"},
+            data={"email": f"nobody{number}@example.com", "password": "wrong password"},
             headers={"X-Forwarded-For": address},
         ).status_code
-        for address in addresses
+        for number, address in enumerate(addresses)
     ]
 
 
