@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import html
 import io
+import json
+import re
 from datetime import date, timedelta
 
 from PIL import Image
@@ -364,3 +367,64 @@ def test_capture_time_is_kept_only_when_the_patient_asks(logged_in, app, user):
     first, second = only(app, Photo)
     assert first.taken_at is None
     assert second.taken_at == taken
+
+
+# --- A log form never writes over another day's entry (issue 9, item 4) ---------------------------
+
+
+def _loaded_entry(page: str) -> str:
+    return re.search(r'name="loaded_entry" value="([^"]*)"', page).group(1)
+
+
+def test_the_log_form_names_the_entry_it_was_opened_with(logged_in, app):
+    day = TODAY - timedelta(days=2)
+    logged_in.post("/log", data=entry_form(day))
+    (entry,) = only(app, Entry)
+    assert _loaded_entry(logged_in.get(f"/log?date={day}").get_data(as_text=True)) == entry.uuid
+    assert _loaded_entry(logged_in.get("/log").get_data(as_text=True)) == "new"
+
+
+def test_a_form_opened_for_another_day_shows_that_days_entry_instead_of_replacing_it(
+    logged_in, app, sample_photo
+):
+    day = TODAY - timedelta(days=2)
+    logged_in.post("/log", data=entry_form(day, redness="4", notes="Tight and warm."))
+    (entry,) = only(app, Entry)
+
+    # Opened for today (a new entry), the date then changed to that day: nothing is saved.
+    photo = {"photo_1": (io.BytesIO(sample_photo), "a.jpg"), "photo_1_area": "front"}
+    form = entry_form(day, redness="8", notes="", loaded_entry="new", **photo)
+    response = logged_in.post("/log", data=form, content_type="multipart/form-data")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "Nothing was saved: you already have an entry for" in page
+    assert ">Tight and warm.</textarea>" in page
+    assert _loaded_entry(page) == entry.uuid
+    (unchanged,) = only(app, Entry)
+    assert (unchanged.redness, unchanged.notes) == (4, "Tight and warm.")
+    assert only(app, Photo) == []
+
+    # Saved again from that page (now naming the day's entry), it edits it.
+    form = entry_form(day, redness="8", notes="Tight and warm.", loaded_entry=entry.uuid)
+    assert logged_in.post("/log", data=form).status_code == 302
+    (edited,) = only(app, Entry)
+    assert (edited.uuid, edited.redness, edited.notes) == (entry.uuid, 8, "Tight and warm.")
+
+
+def test_the_offline_log_form_carries_a_copy_of_the_last_month(logged_in, app, sample_photo):
+    recent, old = TODAY - timedelta(days=2), TODAY - timedelta(days=40)
+    photo = {"photo_1": (io.BytesIO(sample_photo), "a.jpg"), "photo_1_area": "left_cheek"}
+    form = entry_form(recent, notes="Flaky <nose> & 'chin'", **photo)
+    logged_in.post("/log", data=form, content_type="multipart/form-data")
+    logged_in.post("/log", data=entry_form(old))
+
+    page = logged_in.get("/log?shell=1").get_data(as_text=True)
+    copy = json.loads(html.unescape(re.search(r"data-phone-copy='([^']*)'", page).group(1)))
+    assert copy["since"] == (TODAY - timedelta(days=30)).isoformat()
+    assert list(copy["entries"]) == [recent.isoformat()]  # of older days it knows nothing
+    values = copy["entries"][recent.isoformat()]["values"]
+    assert values["notes"] == "Flaky <nose> & 'chin'"
+    assert (values["redness"], values["aftercare"]) == (6, ["sunscreen", "no_makeup"])
+    kept = copy["entries"][recent.isoformat()]
+    assert [p["area"] for p in kept["photos"]] == ["left_cheek"]
+    assert "data-phone-copy" not in logged_in.get("/log").get_data(as_text=True)

@@ -1,6 +1,7 @@
 // The log form and the session form save into the outbox first, then upload. Progressive
 // enhancement: without JavaScript (or without IndexedDB) the plain HTML form posts as before.
-// ?outbox=<seq> re-opens a queued item to fix it; ?date=YYYY-MM-DD picks the day offline.
+// ?outbox=<seq> re-opens a queued item to fix it; ?date=YYYY-MM-DD picks the day offline
+// (log-date.js then fills in what the phone knows of that day).
 import * as queue from "./queue.js";
 import { shrinkPhoto } from "./photos.js";
 import { syncForForm } from "./autosync.js";
@@ -54,7 +55,7 @@ function sessionBody(form) {
     notes: data.get("notes") || "" };
 }
 
-function fill(form, values) {
+export function fill(form, values) {
   for (const element of form.elements) {
     if (!element.name || !(element.name in values) || element.type === "file") continue;
     const value = values[element.name];
@@ -64,7 +65,7 @@ function fill(form, values) {
   }
 }
 
-function notice(form, className, role, lines) {
+export function notice(form, className, role, lines) {
   form.parentElement.querySelector("[data-outbox-notice]")?.remove();
   const box = document.createElement("div");
   box.className = className;
@@ -96,7 +97,7 @@ export function showRejection(form, error) {
   notice(form, "alert", "alert", lines);
 }
 
-function queuedPhotoList(form, item) {
+export function queuedPhotoList(form, item) {
   const pending = (item.photos || []).filter((photo) => !photo.done);
   if (!pending.length) return;
   const box = document.createElement("div");

@@ -1,0 +1,46 @@
+"""The phone's copy of the patient's last month, carried by the offline log form (?shell=1).
+
+With no signal, the service worker serves one blank log form for every day. So that picking a
+day that already has an entry opens that entry instead of writing over it blind, the form carries
+each recent entry's id, form values and photos (static/js/log-date.js fills the form from it).
+The copy is as fresh as the form: the service worker fetches it again on every page seen online.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import selectinload
+
+from ..extensions import db
+from ..models import Entry, User
+from ..vocabulary import RATINGS
+from .forms import form_values_from_entry
+
+# Days the copy covers, today included: recent enough for backfilling, small enough to fetch often.
+PHONE_COPY_DAYS = 31
+FIELDS = (*RATINGS, "pie_severity", "pih_severity", "red_flags", "aftercare", "notes")
+
+
+def phone_copy(user: User, *, today: date) -> dict[str, Any]:
+    """{as_of, since, entries: {day: {id, values, photos: [{id, area}]}}}. A day from `since` on
+    that is missing had no entry when the copy was made (`as_of`); of earlier days the copy
+    knows nothing."""
+    as_of = datetime.now(UTC).replace(microsecond=0)
+    since = today - timedelta(days=PHONE_COPY_DAYS - 1)
+    entries = db.session.execute(
+        db.select(Entry)
+        .where(Entry.user_id == user.id, Entry.deleted_at.is_(None), Entry.date >= since)
+        .options(selectinload(Entry.photos))
+        .order_by(Entry.date)
+    ).scalars()
+    copy: dict[str, Any] = {}
+    for entry in entries:
+        values = form_values_from_entry(entry.to_dict())
+        copy[entry.date.isoformat()] = {
+            "id": entry.uuid,
+            "values": {name: values[name] for name in FIELDS},
+            "photos": [{"id": photo.uuid, "area": photo.area} for photo in entry.photos],
+        }
+    return {"as_of": as_of.isoformat(), "since": since.isoformat(), "entries": copy}
