@@ -48,7 +48,7 @@ def test_every_script_of_the_pages_kept_offline_is_precached(client):
     body = client.get("/sw.js").get_data(as_text=True)
     urls = set(json.loads(re.search(r"const SHELL_FILES = (\[.*?\]);", body).group(1)))
     root = Path(__file__).resolve().parents[1]
-    pages = ["base.html", "timeline/page.html", "timeline/compare.html"]
+    pages = ["base.html", "diary/log.html", "timeline/page.html", "timeline/compare.html"]
     scripts = [
         f"js/{name}"
         for page in pages

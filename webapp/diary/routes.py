@@ -21,6 +21,7 @@ from ..validation import Invalid, parse_area, parse_entry, parse_session
 from ..vocabulary import MAX_PHOTOS_PER_ENTRY, tracks_pie, tracks_pih
 from . import bp
 from .forms import entry_payload, form_values_from_entry, session_payload
+from .phone_copy import phone_copy
 
 # Photo slots on the form start with the areas patients photograph most.
 SLOT_AREAS = ("front", "left_cheek", "right_cheek", "forehead", "chin", "other")
@@ -69,23 +70,39 @@ def log_entry():
     if chosen > today_date:
         flash("You can only log today or earlier.", "error")
         chosen = today_date
-    # ?shell=1 is the blank form the service worker keeps for logging offline (any date).
-    entry = None if request.args.get("shell") else records.entry_on(current_user, chosen)
+    # ?shell=1 is the blank form the service worker keeps for logging offline (any date). It
+    # carries the phone's copy of the last month, so a day that has an entry opens with it.
+    shell = bool(request.args.get("shell"))
+    entry = None if shell else records.entry_on(current_user, chosen)
     values = form_values_from_entry(entry.to_dict()) if entry else {"date": chosen.isoformat()}
-    return _render_entry_form(entry, values, {}, today_date)
+    copy = phone_copy(current_user, today=today_date) if shell else None
+    return _render_entry_form(entry, values, {}, today_date, copy=copy)
 
 
 def _save_entry_from_form(today_date: date):
     payload = entry_payload(request.form)
     try:
+        existing = records.entry_on(current_user, date.fromisoformat(payload["date"]))
+    except ValueError:
+        existing = None
+    # The entry the form was opened with ("new" for none). A form opened for one day whose date
+    # was changed to a day holding another entry would replace that entry's ratings and note:
+    # show that entry instead. (Forms cached before this field existed do not send it.)
+    loaded = request.form.get("loaded_entry")
+    if existing is not None and loaded is not None and loaded != existing.uuid:
+        flash(
+            f"Nothing was saved: you already have an entry for {existing.date:%d %b %Y}, shown "
+            "below. Make your changes to it and save again.",
+            "error",
+        )
+        values = form_values_from_entry(existing.to_dict())
+        return _render_entry_form(existing, values, {}, today_date, status=409)
+    try:
         data = parse_entry(payload, latest_date=today_date)
     except Invalid as invalid:
         values = dict(payload, **payload["ratings"])
-        entry = None
-        if "date" not in invalid.fields:
-            entry = records.entry_on(current_user, date.fromisoformat(payload["date"]))
+        entry = existing if "date" not in invalid.fields else None
         return _render_entry_form(entry, values, invalid.fields, today_date, status=422)
-    existing = records.entry_on(current_user, data.date)
     entry_uuid = existing.uuid if existing else str(uuid.uuid4())
     entry = records.save_entry(current_user, entry_uuid, data).row
     photo_errors = _apply_photo_changes(entry)
@@ -131,7 +148,7 @@ def _apply_photo_changes(entry: Entry) -> list[tuple[str, int]]:
     return errors
 
 
-def _render_entry_form(entry, values, errors, today_date, status=200):
+def _render_entry_form(entry, values, errors, today_date, status=200, copy=None):
     alignment = None
     if values.get("date"):
         try:
@@ -149,6 +166,7 @@ def _render_entry_form(entry, values, errors, today_date, status=200):
         ask_pie=tracks_pie(current_user.track),
         ask_pih=tracks_pih(current_user.track),
         photo_slots=[(slot, SLOT_AREAS[slot - 1]) for slot in range(1, free_slots + 1)],
+        phone_copy=copy,
     ), status
 
 

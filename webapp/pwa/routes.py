@@ -34,6 +34,7 @@ SHELL_STATIC = (
     "js/outbox/status.js",
     "js/outbox/autosync.js",
     "js/outbox/deletes.js",
+    "js/log-date.js",
     "js/timeline.js",  # the compare slider of the timeline pages kept as offline copies
     "icons/icon-192.png",
     "icons/icon-512.png",
