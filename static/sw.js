@@ -8,7 +8,8 @@
 //             static files: cache first;   photos: network first, cached copy offline
 //             the API and everything else: straight to the network, never cached
 //   message   "warm-shell": keep fresh copies of the pages needed to log offline, then answer
-//   sync      Background Sync: upload the outbox
+//             "uploaded": the outbox uploaded something; renew every page kept that shows it
+//   sync      Background Sync: upload the outbox, then renew those pages
 import { SYNC_TAG, syncOutbox } from "/static/js/outbox/sync.js";
 
 const VERSION = "__SHELL_VERSION__";
@@ -16,6 +17,8 @@ const SHELL_CACHE = `skinlog-shell-${VERSION}`; // static files: no personal dat
 const PAGES_CACHE = `skinlog-pages-${VERSION}`; // the patient's pages and photos: cleared at logout
 const EXPECTED = [SHELL_CACHE, PAGES_CACHE];
 const NETWORK_TIMEOUT_MS = 6000;
+// A page fetched to be kept, body included: a stalled download must not hold a sync run forever.
+const KEEP_TIMEOUT_MS = 30 * 1000;
 
 // The app shell (static files, the offline page): one list, kept in webapp/pwa/routes.py, which
 // writes it here when it serves this file, as it does the version.
@@ -50,28 +53,55 @@ self.addEventListener("activate", (event) => {
 // open offline. An already complete body is stored in one step.
 //
 // `fetchedAt` is when the download began: one that began before a logout is not kept, so a page
-// of the patient who just logged out cannot come back into the cache after it was cleared.
+// of the patient who just logged out cannot come back into the cache after it was cleared. Nor
+// does a download replace a copy of the same URL that began later: a page fetched before an
+// upload and slow to arrive would otherwise overwrite the copy renewed after it.
 let loggedOutAt = 0;
+const keptFetchedAt = new Map(); // URL -> when the download of its kept copy began
 
 async function keep(key, response, fetchedAt) {
   const body = await response.arrayBuffer();
-  if (fetchedAt <= loggedOutAt) return;
+  const url = typeof key === "string" ? key : key.url;
+  if (fetchedAt <= loggedOutAt || fetchedAt < (keptFetchedAt.get(url) || 0)) return;
+  keptFetchedAt.set(url, fetchedAt);
   const cache = await caches.open(PAGES_CACHE);
   await cache.put(key, new Response(body, {
     status: response.status, statusText: response.statusText, headers: response.headers,
   }));
 }
 
-// Fetch the logging pages while logged in; a redirect (to the login page) is not kept.
-// Settles only when every page is fetched and kept (or has failed), so nothing is left in flight.
-async function warmShell() {
-  const results = await Promise.allSettled(Object.values(SHELL_PAGES).map(async (url) => {
+// Fetch a page while logged in and keep it under its URL; a redirect (to the login page) is not.
+async function fetchAndKeep(url) {
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), KEEP_TIMEOUT_MS);
+  try {
     const fetchedAt = Date.now();
-    const response = await fetch(url, { credentials: "same-origin", cache: "no-store" });
+    const response = await fetch(url, { credentials: "same-origin", cache: "no-store",
+      signal: abort.signal });
     if (response.ok && !response.redirected) await keep(url, response, fetchedAt);
-  }));
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// Fetch the logging pages. Settles only when every page is fetched and kept (or has failed), so
+// nothing is left in flight.
+async function warmShell() {
+  const results = await Promise.allSettled(Object.values(SHELL_PAGES).map(fetchAndKeep));
   const failed = results.find((result) => result.status === "rejected");
   if (failed) throw failed.reason;
+}
+
+// After an upload, every page kept that shows the patient's data is out of date: the logging
+// pages (the log form's copy of the month tells which days have an entry) and the read-only
+// copies. The outbox no longer holds what was uploaded, so until they are fetched again, the
+// offline log form would open an uploaded day blank and saving would replace that entry.
+async function renewPages() {
+  const cache = await caches.open(PAGES_CACHE);
+  const copies = (await cache.keys()).map((request) => new URL(request.url))
+    .filter((url) => READ_PAGES.includes(url.pathname))
+    .map((url) => url.pathname + url.search);
+  await Promise.allSettled([warmShell(), ...copies.map(fetchAndKeep)]);
 }
 
 function withTimeout(promise, ms) {
@@ -161,6 +191,12 @@ self.addEventListener("message", (event) => {
     }));
     return;
   }
+  if (event.data && event.data.type === "uploaded") {
+    event.waitUntil(renewPages().then(() => {
+      if (event.ports[0]) event.ports[0].postMessage({ type: "pages-renewed" });
+    }));
+    return;
+  }
   if (!event.data || event.data.type !== "warm-shell") return;
   event.waitUntil(warmShell().then(() => true, () => false).then((ok) => {
     if (event.ports[0]) event.ports[0].postMessage({ type: "shell-warm", ok });
@@ -169,7 +205,7 @@ self.addEventListener("message", (event) => {
 
 self.addEventListener("sync", (event) => {
   if (event.tag !== SYNC_TAG) return;
-  event.waitUntil(syncOutbox().then((result) => {
+  event.waitUntil(syncOutbox({ afterUpload: renewPages }).then((result) => {
     // Throwing makes the browser try again later; a rejected item waits for the patient.
     if (result.stopped === "network") throw new Error("still offline");
   }));

@@ -235,3 +235,54 @@ def phone(browser, request):
 @pytest.fixture
 def page(phone):
     return phone().new_page()
+
+
+def wait_until(check, what: str, timeout_ms: float = 30_000) -> None:
+    """Polls `check()` until it is true."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting until {what}")
+        time.sleep(0.05)
+
+
+def wait_until_no_sync_runs(where) -> None:
+    """No outbox sync runs, in any page or the service worker: the phone has finished what the
+    last upload set off (sync.js holds the "skinlog-sync" lock for a whole run). `where` is a
+    page of the app or the service worker (context.service_workers)."""
+    running = """async () => {
+        const { held, pending } = await navigator.locks.query();
+        return [...held, ...pending].some((lock) => lock.name === "skinlog-sync");
+    }"""
+    wait_until(lambda: not where.evaluate(running), "no sync runs")
+
+
+def fire_background_sync(page, tag: str = "skinlog-outbox") -> None:
+    """What Chromium does when the signal comes back and a sync is registered: the service
+    worker's `sync` event (DevTools' ServiceWorker.dispatchSyncEvent), whether a page is open
+    or not."""
+    cdp = page.context.new_cdp_session(page)
+    registrations: list[dict] = []
+    cdp.on(
+        "ServiceWorker.workerRegistrationUpdated",
+        lambda event: registrations.extend(r for r in event["registrations"] if not r["isDeleted"]),
+    )
+    cdp.send("ServiceWorker.enable")
+
+    def listed() -> bool:
+        page.wait_for_timeout(20)  # lets the DevTools events in
+        return bool(registrations)
+
+    wait_until(listed, "the service worker is listed")
+    (registration,) = {r["registrationId"]: r for r in registrations}.values()
+    origin = registration["scopeURL"].rstrip("/")
+    cdp.send(
+        "ServiceWorker.dispatchSyncEvent",
+        {
+            "origin": origin,
+            "registrationId": registration["registrationId"],
+            "tag": tag,
+            "lastChance": False,
+        },
+    )
+    cdp.detach()

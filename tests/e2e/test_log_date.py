@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from playwright.sync_api import expect
 
 from tests.e2e import test_offline as offline
+from tests.e2e.conftest import fire_background_sync, wait_until, wait_until_no_sync_runs
 from tests.e2e.test_first_week import register
 from tests.e2e.test_offline import (
     SYNC_TIMEOUT,
@@ -229,3 +230,70 @@ def test_offline_a_day_the_phone_cannot_know_asks_before_saving_over_it(
     go_online(page.context)
     expect(waiting(page)).to_have_attribute("data-outbox-count", "0", timeout=SYNC_TIMEOUT)
     assert entries_in(live_app) == [(day, 8, "", 0)]  # replaced, as the patient agreed to
+
+
+def save_offline(page, base: str, gate, day: date) -> None:
+    """Logs `day` with no signal: it waits in the outbox. The network stays cut, the gate open."""
+    wait_until_offline_ready(page)
+    go_offline(gate, page.context)
+    log_entry(page, base, day, redness="4", notes=NOTE)
+    assert gate.leaks == []
+    gate.closed = False
+
+
+def expect_the_phones_copy_of(page, day: date) -> None:
+    expect(page.get_by_role("status").filter(has_text="as this phone last saw it")).to_be_visible()
+    expect(page.get_by_role("heading", name="Edit entry")).to_be_visible()
+    expect(page.get_by_label("Date")).to_have_value(day.isoformat())
+    expect(page.get_by_label("Notes")).to_have_value(NOTE)
+    expect(page.get_by_label("Redness", exact=True)).to_have_value("4")
+
+
+def test_offline_a_day_uploaded_while_the_app_was_open_opens_with_its_entry(
+    page, server, gate, live_app, screenshots
+):
+    # The signal comes back while the log form is open and the phone uploads the day by itself
+    # (the page, or Background Sync if the browser fires it first); the signal goes again before
+    # another page is opened. The outbox no longer holds the day: the offline form must know it.
+    base = server.url
+    register(page, base, "uploaded-open@example.com")
+    day = TODAY - timedelta(days=2)
+    save_offline(page, base, gate, day)
+
+    go_online(page.context)
+    expect(waiting(page)).to_have_attribute("data-outbox-count", "0", timeout=SYNC_TIMEOUT)
+    wait_until_no_sync_runs(page)
+    assert entries_in(live_app) == [(day, 4, NOTE, 0)]
+    page.screenshot(path=screenshots / "01-uploaded-while-open.png", full_page=True)
+    go_offline(gate, page.context)
+
+    page.goto(f"{base}/log")
+    change_date(page, day)
+    expect_the_phones_copy_of(page, day)
+    page.screenshot(path=screenshots / "02-uploaded-day-opened-offline.png", full_page=True)
+    assert gate.leaks == []
+
+
+def test_offline_a_day_uploaded_by_background_sync_opens_with_its_entry(
+    page, server, gate, live_app, screenshots
+):
+    # The patient logs a day offline and leaves the app; the signal comes back and the browser
+    # wakes the service worker (Background Sync), which uploads the day; the signal goes again
+    # before the app is opened.
+    base = server.url
+    register(page, base, "uploaded-closed@example.com")
+    day = TODAY - timedelta(days=3)
+    save_offline(page, base, gate, day)
+    page.goto("about:blank")  # another app in front: no page of ours runs
+
+    go_online(page.context)
+    fire_background_sync(page)
+    wait_until(lambda: entries_in(live_app) == [(day, 4, NOTE, 0)], "the day is uploaded")
+    wait_until_no_sync_runs(page.context.service_workers[0])
+    go_offline(gate, page.context)
+
+    page.goto(f"{base}/log")
+    change_date(page, day)
+    expect_the_phones_copy_of(page, day)
+    page.screenshot(path=screenshots / "01-uploaded-day-opened-offline.png", full_page=True)
+    assert gate.leaks == []

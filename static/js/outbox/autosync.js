@@ -7,8 +7,25 @@ import { requestBackgroundSync, syncOutbox } from "./sync.js";
 const MAX_PAUSE_MS = 5 * 60 * 1000;
 // How long a form that was just saved waits for its upload before saying "saved on this phone".
 const FORM_WAIT_MS = 20000;
+// How long a sync waits for the service worker to renew its offline pages after an upload.
+const RENEW_WAIT_MS = 10000;
 let pause = 2000;
 let timer = null;
+
+// After an upload, the pages the service worker keeps for offline use are out of date (the log
+// form's copy of the month above all): it fetches them again. Resolves when it has, or has not
+// answered in time.
+async function renewOfflinePages() {
+  const registration = await navigator.serviceWorker?.getRegistration();
+  const worker = registration && registration.active;
+  if (!worker) return;
+  await new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => resolve();
+    setTimeout(resolve, RENEW_WAIT_MS);
+    worker.postMessage({ type: "uploaded" }, [channel.port2]);
+  });
+}
 
 // Sync now; on failure, schedule the next try. Returns the sync's result (see sync.js).
 export async function syncNow() {
@@ -17,7 +34,7 @@ export async function syncNow() {
   if (!navigator.onLine) return { sent: [], stopped: "network" };
   let result;
   try {
-    result = await syncOutbox();
+    result = await syncOutbox({ afterUpload: renewOfflinePages });
   } catch {
     result = { stopped: "network" };
   }

@@ -249,11 +249,17 @@ function markRetry(seq) {
 }
 
 // One sync at a time across tabs and the service worker (Web Locks where the browser has them).
-export async function syncOutbox(options = {}) {
-  if (self.navigator && navigator.locks) {
-    return navigator.locks.request("skinlog-sync", () => run(options));
-  }
-  return run(options);
+// A run that uploaded something ends with `afterUpload()`: the service worker renews the pages it
+// keeps for offline use (sw.js), which the upload made out of date. Still under the lock, so that
+// when no sync runs, those pages know every upload.
+export async function syncOutbox({ afterUpload = null, ...options } = {}) {
+  const once = async () => {
+    const result = await run(options);
+    if (result.sent.length && afterUpload) await afterUpload().catch(() => {});
+    return result;
+  };
+  if (self.navigator && navigator.locks) return navigator.locks.request("skinlog-sync", once);
+  return once();
 }
 
 // Ask the browser to run the sync later even if the app is closed (Chromium's Background Sync;
