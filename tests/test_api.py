@@ -458,3 +458,148 @@ def test_a_session_whose_setting_is_a_list_is_a_422_not_a_500(logged_in):
     response = logged_in.put(f"/api/v1/sessions/{uuid.uuid4()}", json=body)
     assert response.status_code == 422
     assert "setting" in response.get_json()["error"]["fields"]
+
+
+# --- Never a 500 for bad input (issue 9): the outbox retries a 5xx forever ------------------------
+
+
+BEYOND_THE_CALENDAR = ["9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00"]
+
+
+@pytest.mark.parametrize("moment", BEYOND_THE_CALENDAR)
+@pytest.mark.parametrize("kind", ["entries", "sessions"])
+def test_a_put_stamped_beyond_the_calendar_is_422(logged_in, kind, moment):
+    body = (entry_body if kind == "entries" else session_body)(client_updated_at=moment)
+    response = logged_in.put(f"/api/v1/{kind}/{new_id()}", json=body)
+    assert_error(response, 422, field="client_updated_at")
+
+
+@pytest.mark.parametrize("moment", BEYOND_THE_CALENDAR)
+def test_a_delete_stamped_beyond_the_calendar_is_422(logged_in, entry_id, moment):
+    response = logged_in.delete(
+        f"/api/v1/entries/{entry_id}", query_string={"client_updated_at": moment}
+    )
+    assert_error(response, 422, field="client_updated_at")
+    assert logged_in.get(f"/api/v1/entries/{entry_id}").status_code == 200
+
+
+@pytest.mark.parametrize("moment", BEYOND_THE_CALENDAR)
+def test_a_changes_cursor_beyond_the_calendar_is_400(logged_in, moment):
+    # A cursor the server never made keeps the 400 of any bad cursor.
+    response = logged_in.get("/api/v1/changes", query_string={"since": moment})
+    assert_error(response, 400, field="since")
+
+
+def test_a_needle_depth_too_big_for_a_float_is_422(logged_in):
+    response = logged_in.put(
+        f"/api/v1/sessions/{new_id()}", json=session_body(needle_depth_mm=10**400)
+    )
+    assert_error(response, 422, field="needle_depth_mm")
+
+
+def test_json_nested_too_deep_to_parse_is_400_malformed_json(logged_in):
+    response = logged_in.put(
+        f"/api/v1/entries/{new_id()}", data="[" * 100_000, content_type="application/json"
+    )
+    assert_error(response, 400, code="malformed_json")
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [("entries", "notes"), ("sessions", "notes"), ("sessions", "provider")],
+)
+def test_a_lone_surrogate_in_text_is_422(logged_in, path, field):
+    body = entry_body() if path == "entries" else session_body()
+    # Sent as the JSON escape "\ud83d", valid JSON that decodes to an unpaired surrogate.
+    body[field] = "half an emoji \ud83d"
+    response = logged_in.put(f"/api/v1/{path}/{new_id()}", json=body)
+    assert_error(response, 422, field=field)
+
+
+def test_a_delete_stamp_follows_the_rules_of_body_stamps(logged_in, entry_id):
+    # One parser for both: a stamp without a timezone is refused, not read as the server's
+    # local time.
+    naive = "2026-01-01T09:00:00"
+    response = logged_in.delete(f"/api/v1/entries/{entry_id}?client_updated_at={naive}")
+    assert_error(response, 422, field="client_updated_at")
+
+
+# --- Unknown fields are refused, not dropped (issue 9) -------------------------------------------
+
+
+def test_a_rating_outside_ratings_is_422_naming_it(logged_in):
+    entry = new_id()
+    response = logged_in.put(f"/api/v1/entries/{entry}", json=entry_body(redness=9))
+    error = assert_error(response, 422, field="redness")
+    assert "ratings" in error["fields"]["redness"]
+    assert_error(logged_in.get(f"/api/v1/entries/{entry}"), 404)
+
+
+def test_unknown_session_fields_are_422_naming_each(logged_in):
+    body = session_body(depth_mm=1.0, ratings={"redness": 2})
+    error = assert_error(logged_in.put(f"/api/v1/sessions/{new_id()}", json=body), 422)
+    assert set(error["fields"]) == {"depth_mm", "ratings"}
+
+
+@pytest.mark.parametrize("kind", ["entries", "sessions"])
+def test_a_stored_version_sent_back_as_it_came_is_accepted(logged_in, kind):
+    # A client may edit the server's answer and send it back whole: the keys the server adds
+    # (id, created_at, photos, ...) are ignored, not refused.
+    row = new_id()
+    body = entry_body() if kind == "entries" else session_body()
+    assert logged_in.put(f"/api/v1/{kind}/{row}", json=body).status_code == 201
+    stored = logged_in.get(f"/api/v1/{kind}/{row}").get_json()
+    stored.update(notes="edited", client_updated_at=stamp(1))
+    answer = logged_in.put(f"/api/v1/{kind}/{row}", json=stored)
+    assert answer.status_code == 200, answer.get_json()
+    assert answer.get_json()["notes"] == "edited"
+
+
+# --- A broken clock cannot freeze data (issue 9) -------------------------------------------------
+
+
+def server_now_plus(delta: timedelta) -> str:
+    return (datetime.now(UTC) + delta).isoformat().replace("+00:00", "Z")
+
+
+@pytest.mark.parametrize("stamp_", ["2099-01-01T00:00:00Z", "9999-12-31T23:59:59Z"])
+@pytest.mark.parametrize("kind", ["entries", "sessions"])
+def test_a_put_stamped_far_ahead_of_the_server_is_422(logged_in, kind, stamp_):
+    row = new_id()
+    body = (entry_body if kind == "entries" else session_body)(client_updated_at=stamp_)
+    assert_error(logged_in.put(f"/api/v1/{kind}/{row}", json=body), 422, field="client_updated_at")
+    assert_error(logged_in.get(f"/api/v1/{kind}/{row}"), 404)
+
+
+def test_an_entry_from_a_fast_clock_does_not_beat_later_edits(logged_in):
+    # The issue: a stamp of 2099 once won against every later edit, forever.
+    entry = new_id()
+    fast = entry_body(notes="from 2099", client_updated_at="2099-01-01T00:00:00Z")
+    assert_error(logged_in.put(f"/api/v1/entries/{entry}", json=fast), 422)
+    later = entry_body(notes="later", client_updated_at=server_now_plus(timedelta(0)))
+    assert logged_in.put(f"/api/v1/entries/{entry}", json=later).status_code == 201
+    assert logged_in.get(f"/api/v1/entries/{entry}").get_json()["notes"] == "later"
+
+
+def test_a_stamp_a_few_minutes_ahead_is_accepted(logged_in):
+    body = session_body(client_updated_at=server_now_plus(timedelta(minutes=4)))
+    assert logged_in.put(f"/api/v1/sessions/{new_id()}", json=body).status_code == 201
+
+
+@pytest.mark.parametrize("stamp_", ["1999-12-31T23:59:59Z", "1970-01-01T00:00:00Z"])
+def test_a_put_stamped_before_2000_is_422(logged_in, stamp_):
+    body = entry_body(client_updated_at=stamp_)
+    assert_error(
+        logged_in.put(f"/api/v1/entries/{new_id()}", json=body), 422, field="client_updated_at"
+    )
+
+
+@pytest.mark.parametrize("stamp_", ["2099-01-01T00:00:00Z", "1999-12-31T23:59:59Z"])
+@pytest.mark.parametrize("kind", ["entries", "sessions"])
+def test_a_delete_stamped_ahead_or_before_2000_is_422_and_deletes_nothing(logged_in, kind, stamp_):
+    row = new_id()
+    body = entry_body() if kind == "entries" else session_body()
+    assert logged_in.put(f"/api/v1/{kind}/{row}", json=body).status_code == 201
+    response = logged_in.delete(f"/api/v1/{kind}/{row}", query_string={"client_updated_at": stamp_})
+    assert_error(response, 422, field="client_updated_at")
+    assert logged_in.get(f"/api/v1/{kind}/{row}").status_code == 200

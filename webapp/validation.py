@@ -11,7 +11,7 @@ import math
 import uuid as uuid_module
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from .vocabulary import (
@@ -31,6 +31,44 @@ from .vocabulary import (
 )
 
 EARLIEST_DATE = date(2000, 1, 1)
+EARLIEST_STAMP = datetime.combine(EARLIEST_DATE, time(), UTC)
+# How far a client's edit stamp may run ahead of the server's clock: a phone a little fast is
+# common, but last writer wins on the stamp, so one from a clock set to 2099 would beat every
+# later edit forever.
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+
+ENTRY_FIELDS = frozenset(
+    {
+        "date",
+        "ratings",
+        "pie_severity",
+        "pih_severity",
+        "red_flags",
+        "aftercare",
+        "notes",
+        "client_updated_at",
+    }
+)
+SESSION_FIELDS = frozenset(
+    {
+        "date",
+        "device",
+        "needle_depth_mm",
+        "areas",
+        "topicals",
+        "setting",
+        "provider",
+        "notes",
+        "client_updated_at",
+    }
+)
+# What the API adds to its answers (api/routes.py, models' to_dict). A client may send a stored
+# version back as it came, so these are ignored; any other unknown key is refused, as dropping it
+# would silently lose what the client meant (a "redness" outside "ratings").
+ENTRY_ANSWER_ONLY = frozenset(
+    {"id", "created_at", "updated_at", "deleted", "session_number", "days_since_session", "photos"}
+)
+SESSION_ANSWER_ONLY = frozenset({"id", "created_at", "updated_at", "deleted"})
 
 
 class Invalid(ValueError):
@@ -74,10 +112,12 @@ def parse_uuid(value: object) -> str:
         raise Invalid({"id": "must be a UUID"}) from None
 
 
-def parse_entry(payload: object, *, latest_date: date) -> EntryData:
-    """Validate a daily entry. `latest_date` is today where the patient is: no future entries."""
+def parse_entry(payload: object, *, latest_date: date, now: datetime | None = None) -> EntryData:
+    """Validate a daily entry. `latest_date` is today where the patient is: no future entries.
+    `now` is the server's clock, which `client_updated_at` may not run ahead of (default: read it).
+    """
     data = _require_object(payload)
-    problems: dict[str, str] = {}
+    problems = _unknown_fields(data, ENTRY_FIELDS | ENTRY_ANSWER_ONLY)
     entry_date = _date(data, "date", problems, latest_date=latest_date)
     ratings_in = data.get("ratings", {})
     ratings: dict[str, int | None] = {}
@@ -98,22 +138,29 @@ def parse_entry(payload: object, *, latest_date: date) -> EntryData:
     red_flags = _choices(data, "red_flags", RED_FLAGS, problems)
     aftercare = _choices(data, "aftercare", AFTERCARE, problems)
     notes = _text(data, "notes", MAX_NOTES_LENGTH, problems)
-    client_updated_at = _timestamp(data, problems)
+    client_updated_at = _client_stamp(data, problems, now)
     if problems or entry_date is None:
         raise Invalid(problems)
     return EntryData(entry_date, ratings, pie, pih, red_flags, aftercare, notes, client_updated_at)
 
 
-def parse_session(payload: object, *, latest_date: date) -> SessionData:
-    """Validate a treatment session record."""
+def parse_session(
+    payload: object, *, latest_date: date, now: datetime | None = None
+) -> SessionData:
+    """Validate a treatment session record; `latest_date` and `now` as for parse_entry."""
     data = _require_object(payload)
-    problems: dict[str, str] = {}
+    problems = _unknown_fields(data, SESSION_FIELDS | SESSION_ANSWER_ONLY)
     session_date = _date(data, "date", problems, latest_date=latest_date)
     device = data.get("device")
     if not _one_of(device, DEVICES):
         problems["device"] = "choose one of: " + ", ".join(DEVICES)
     depth = data.get("needle_depth_mm")
-    if isinstance(depth, bool) or not isinstance(depth, int | float) or not math.isfinite(depth):
+    # Only a float can be infinite or NaN; math.isfinite() on a huge int overflows instead.
+    if (
+        isinstance(depth, bool)
+        or not isinstance(depth, int | float)
+        or (isinstance(depth, float) and not math.isfinite(depth))
+    ):
         problems["needle_depth_mm"] = "must be a number of millimetres"
     elif not NEEDLE_DEPTH_MIN_MM <= depth <= NEEDLE_DEPTH_MAX_MM:
         problems["needle_depth_mm"] = (
@@ -128,7 +175,7 @@ def parse_session(payload: object, *, latest_date: date) -> SessionData:
         problems["setting"] = "choose clinic or home"
     provider = _text(data, "provider", MAX_SHORT_TEXT_LENGTH, problems)
     notes = _text(data, "notes", MAX_NOTES_LENGTH, problems)
-    client_updated_at = _timestamp(data, problems)
+    client_updated_at = _client_stamp(data, problems, now)
     if problems or session_date is None:
         raise Invalid(problems)
     return SessionData(
@@ -142,6 +189,39 @@ def parse_session(payload: object, *, latest_date: date) -> SessionData:
         notes,
         client_updated_at,
     )
+
+
+def parse_timestamp(raw: object, *, name: str) -> datetime:
+    """An ISO 8601 instant with a timezone, in UTC, or Invalid naming `name`.
+
+    The one parser for every timestamp a client sends, in a body or in a query string, so the
+    rules cannot differ between them.
+    """
+    if not isinstance(raw, str):
+        raise Invalid({name: "must be an ISO 8601 timestamp"})
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        raise Invalid({name: "must be an ISO 8601 timestamp"}) from None
+    if value.tzinfo is None:
+        raise Invalid({name: "must include a timezone (e.g. Z)"})
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        # 9999-12-31T23:59:59-01:00 is a valid string whose instant lies after year 9999.
+        raise Invalid({name: "is not a possible date and time"}) from None
+
+
+def parse_client_stamp(raw: object, *, now: datetime, name: str = "client_updated_at") -> datetime:
+    """When a client made a change (a body's `client_updated_at`, DELETE's query argument): a
+    timestamp as parse_timestamp reads it, from 2000 on and at most MAX_CLOCK_SKEW ahead of `now`,
+    the server's clock."""
+    value = parse_timestamp(raw, name=name)
+    if value > now + MAX_CLOCK_SKEW:
+        raise Invalid({name: "is ahead of the server's clock: check this device's date and time"})
+    if value < EARLIEST_STAMP:
+        raise Invalid({name: "is before 2000: check this device's date and time"})
+    return value
 
 
 def _one_of(value: object, names: Mapping[str, str]) -> bool:
@@ -160,6 +240,19 @@ def _require_object(payload: object) -> dict[str, Any]:
     if not isinstance(payload, dict):
         raise Invalid({"_": "expected a JSON object"})
     return payload
+
+
+def _unknown_fields(data: dict[str, Any], known: frozenset[str]) -> dict[str, str]:
+    """A problem for each key that is not in `known`, to which the other fields' are added."""
+    problems: dict[str, str] = {}
+    for name in data:
+        if name in known:
+            continue
+        if name in RATINGS:
+            problems[str(name)] = 'is a rating: put it inside "ratings"'
+        else:
+            problems[str(name)] = "is not a field we know"
+    return problems
 
 
 def _date(
@@ -224,7 +317,7 @@ def _text(data: dict[str, Any], name: str, limit: int, problems: dict[str, str])
     if not isinstance(raw, str):
         problems[name] = "must be text"
         return ""
-    if "\x00" in raw:
+    if not _storable(raw):
         problems[name] = "contains a character that is not allowed"
         return ""
     text = raw.strip()
@@ -233,19 +326,26 @@ def _text(data: dict[str, Any], name: str, limit: int, problems: dict[str, str])
     return text
 
 
-def _timestamp(data: dict[str, Any], problems: dict[str, str]) -> datetime | None:
+def _storable(text: str) -> bool:
+    # PostgreSQL refuses NUL in text; a lone surrogate ("\ud83d" is valid JSON) has no UTF-8
+    # encoding, so the database driver would fail on it.
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _client_stamp(
+    data: dict[str, Any], problems: dict[str, str], now: datetime | None
+) -> datetime | None:
     raw = data.get("client_updated_at")
     if raw is None:
-        return None
-    if not isinstance(raw, str):
-        problems["client_updated_at"] = "must be an ISO 8601 timestamp"
-        return None
+        return None  # the server stamps the write (records)
     try:
-        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        problems["client_updated_at"] = "must be an ISO 8601 timestamp"
+        return parse_client_stamp(raw, now=datetime.now(UTC) if now is None else now)
+    except Invalid as invalid:
+        problems.update(invalid.fields)
         return None
-    if value.tzinfo is None:
-        problems["client_updated_at"] = "must include a timezone (e.g. Z)"
-        return None
-    return value.astimezone(UTC)
