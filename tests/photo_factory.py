@@ -335,3 +335,21 @@ def make_flat_webp(
     buffer = io.BytesIO()
     image.save(buffer, "WEBP", quality=80, method=0)
     return buffer.getvalue()
+
+
+def make_flat_jpeg(
+    width: int,
+    height: int,
+    colour: tuple[int, int, int] = (200, 120, 110),
+    *,
+    progressive: bool = False,
+    subsampling: int = 2,
+) -> bytes:
+    """A flat RGB JPEG; `subsampling` 2 is 4:2:0 (phones, the web), 0 is 4:4:4 (some editors).
+
+    Pillow holds the image while encoding (4 bytes a pixel): make big ones in a subprocess.
+    """
+    buffer = io.BytesIO()
+    image = Image.new("RGB", (width, height), colour)
+    image.save(buffer, "JPEG", quality=90, progressive=progressive, subsampling=subsampling)
+    return buffer.getvalue()

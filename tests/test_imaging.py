@@ -298,6 +298,46 @@ def test_sixteen_bit_greyscale_png_keeps_its_mid_tones():
     assert near(full.getpixel((40, 30)), (128, 128, 128), tolerance=3)
 
 
+def test_sixteen_bit_png_taller_than_a_conversion_strip_is_converted_row_for_row():
+    # Converted a strip (about 1 MP) at a time: every row must still get its own grey.
+    rows = np.linspace(0, 65535, 1500).round().astype(np.uint16)
+    buffer = io.BytesIO()
+    Image.fromarray(np.repeat(rows[:, None], 2000, axis=1)).save(buffer, "PNG")
+    full = decode(ingest_photo(buffer.getvalue()).renditions["full"].data)
+    assert full.size == (2000, 1500)
+    for y in (0, 524, 525, 1048, 1049, 1499):
+        expected = round(int(rows[y]) / 257)
+        assert near(full.getpixel((1000, y)), (expected,) * 3, tolerance=3), y
+
+
+def test_rgba_png_taller_than_a_conversion_strip_is_flattened_row_for_row():
+    # Red, fading row by row from opaque at the top to transparent (white) at the bottom.
+    pixels = np.zeros((1500, 2000, 4), dtype=np.uint8)
+    pixels[..., 0] = 200
+    pixels[..., 3] = np.linspace(255, 0, 1500).round().astype(np.uint8)[:, None]
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, "PNG")
+    full = decode(ingest_photo(buffer.getvalue()).renditions["full"].data)
+    for y in (0, 524, 525, 1048, 1049, 1499):
+        alpha = int(pixels[y, 0, 3])
+        red = round((200 * alpha + 255 * (255 - alpha)) / 255)
+        grey = round(255 * (255 - alpha) / 255)
+        assert near(full.getpixel((1000, y)), (red, grey, grey), tolerance=4), y
+
+
+def test_thirty_two_bit_greyscale_is_scaled_by_the_range_of_the_whole_image():
+    # 200 above, 60000 in the bottom quarter: the image holds 16-bit values, so 200 is near black,
+    # even in the strips (about 1 MP each) that hold nothing above 255.
+    values = np.full((2000, 1000), 200, dtype=np.int32)
+    values[1500:] = 60000
+    image = Image.fromarray(values)
+    assert image.mode == "I"
+    top = colour_metrics(image, region=(0.0, 0.0, 1.0, 0.4))
+    bottom = colour_metrics(image, region=(0.0, 0.8, 1.0, 1.0))
+    assert top.l_star < 1.0
+    assert bottom.l_star > 90.0
+
+
 def test_display_p3_photo_is_converted_to_srgb_before_its_profile_is_dropped():
     skin = (200, 120, 110)
     tagged = make_photo(320, 240, colour=skin, pattern=False, icc=display_p3_icc_profile())

@@ -7,7 +7,8 @@ that carries the patient's home (GPS) in its EXIF. So this module
 * identifies the format from the bytes alone (never a file name or a declared content type) and
   accepts only JPEG, PNG, WebP and HEIC/HEIF;
 * refuses oversize uploads before opening them and oversize images from their header, before a
-  single pixel is decoded;
+  single pixel is decoded: too many pixels, or more memory than MAX_DECODE_BYTES to decode them
+  (a 95 KB 16-bit PNG can hold 49 MP; a progressive CMYK JPEG needs 8 bytes a pixel);
 * turns every decoder failure into `ImageRejected`, so the web layer answers 4xx, never 500;
 * converts pixels tagged with another ICC profile (an iPhone's Display P3) to sRGB, applies the
   EXIF orientation, then rebuilds the pixels into a fresh image and re-encodes it as JPEG, so no
@@ -23,16 +24,23 @@ measured on the thumb. An ingest costs about 1.3 plain full-size decodes of the 
 the obvious pipeline costs eleven (bench/bench_ingest.py). The half-scale decode alone is 0.6-0.7
 of that decode: the entropy decoding cannot be scaled away. JPEG scaling only halves, so the
 "full" rendition of a 4000 px wide photo is 2000 px, not 2048: see `JPEG_DRAFT_MIN_FRACTION`.
+
+Memory: one ingest peaks under 300 MB above the worker's resting size for any file it accepts
+(tests/test_ingest_memory.py measures the worst kinds at the pixel limit). Besides the decoder's
+own pixels, no full-size copy exists: other formats are turned into 8-bit sRGB and box-reduced a
+strip at a time, and HEIC pixels are read straight from libheif's buffer. No float array is
+ever made of more than the 256 px analysis copy.
 """
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import io
 import math
 import warnings
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -47,6 +55,12 @@ pillow_heif.register_heif_opener()
 
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 MAX_PIXELS = 50_000_000
+# The most memory decoding one upload may take, priced from its header before decoding (see
+# _decode_cost): the pixels as the decoder holds them plus its own buffers. The renditions, the
+# reduced copy and the interpreter take the rest of the 300 MB one ingest may peak at. 50 MP of
+# RGB(A) PNG (200 MB) or 8-bit HEIC (240 MB) fits; 50 MP of progressive CMYK JPEG (450 MB), WebP
+# (800 MB) or HEIC with transparency (350 MB) does not.
+MAX_DECODE_BYTES = 240_000_000
 RENDITION_SIZES: dict[str, int] = {"full": 2048, "display": 1280, "thumb": 320}  # long side, px
 CONTENT_TYPE = "image/jpeg"  # every rendition is a freshly encoded JPEG
 
@@ -64,6 +78,14 @@ DEFAULT_REGION: Region = (0.25, 0.25, 0.75, 0.75)  # central area: the face, not
 # Colour is measured on a copy at most this long (box-averaged): plenty for a regional mean and
 # cheap to convert to CIELAB.
 ANALYSIS_LONG_SIDE = 256
+
+# A decode that took at least this much (a 16 MP PNG, a 12 MP HEIC) is given back to the system
+# at once: see _give_back_freed_memory. A 12 MP JPEG, drafted to 12 MB, does not pay for it.
+_GIVE_BACK_AFTER_BYTES = 64_000_000
+
+# Pixels converted at a time when a decoded image is not 8-bit RGB already (4 MB of RGB): small
+# next to the image, big enough that the per-strip overhead does not show.
+_STRIP_PIXELS = 1 << 20
 
 # Formats as Pillow names them after sniffing the bytes. MPO is how Pillow reports the
 # multi-picture JPEGs many Android and iPhone cameras write; it is plain JPEG to a browser.
@@ -161,7 +183,11 @@ class IngestedPhoto:
 
 
 def ingest_photo(
-    data: bytes, *, max_bytes: int = MAX_UPLOAD_BYTES, max_pixels: int = MAX_PIXELS
+    data: bytes,
+    *,
+    max_bytes: int = MAX_UPLOAD_BYTES,
+    max_pixels: int = MAX_PIXELS,
+    max_decode_bytes: int = MAX_DECODE_BYTES,
 ) -> IngestedPhoto:
     """Validate an upload and turn it into clean JPEG renditions plus colour metrics.
 
@@ -169,11 +195,29 @@ def ingest_photo(
     renditions carry no metadata at all: the pixels are rebuilt into a new image before encoding,
     and the patient's original file (with its GPS position, camera serial, trailing data) is
     dropped. `max_pixels` can only lower Pillow's own bomb limit (Image.MAX_IMAGE_PIXELS, 89 MP),
-    never raise it.
+    never raise it. `max_decode_bytes` bounds the memory decoding may take, priced from the header.
     """
-    decoded, orientation, taken_at = _decode_upload(
-        bytes(data), max_bytes=max_bytes, max_pixels=max_pixels
+    full_side = RENDITION_SIZES["full"]
+    decoded, orientation, taken_at, cost = _decode_upload(
+        bytes(data),
+        draft_long_side=math.ceil(full_side * JPEG_DRAFT_MIN_FRACTION),
+        # Box-reduce by a whole factor that keeps at least the full rendition's size; the last
+        # step, by less than 2, is bicubic.
+        box_factor=lambda long_side: max(1, long_side // full_side),
+        max_bytes=max_bytes,
+        max_pixels=max_pixels,
+        max_decode_bytes=max_decode_bytes,
     )
+    try:
+        return _renditions(_fit(decoded, full_side), orientation, taken_at)
+    finally:
+        del decoded
+        if cost >= _GIVE_BACK_AFTER_BYTES:
+            _give_back_freed_memory()
+
+
+def _renditions(decoded: Image.Image, orientation: int, taken_at: datetime | None) -> IngestedPhoto:
+    """The three renditions and the colour of decoded RGB pixels no larger than the full size."""
     full = _upright_pixels(decoded, orientation)
     del decoded  # at most two full-size images exist at once, and only for a moment
     # Each rendition is made from the next larger one, never from the upload. The display
@@ -205,19 +249,57 @@ def ingest_photo(
 
 
 def _decode_upload(
-    data: bytes, *, max_bytes: int, max_pixels: int
-) -> tuple[Image.Image, int, datetime | None]:
-    """Decode an upload to RGB no larger than the full rendition, with its orientation and date.
+    data: bytes,
+    *,
+    draft_long_side: int,
+    box_factor: Callable[[int], int],
+    max_bytes: int = MAX_UPLOAD_BYTES,
+    max_pixels: int = MAX_PIXELS,
+    max_decode_bytes: int = MAX_DECODE_BYTES,
+) -> tuple[Image.Image, int, datetime | None, int]:
+    """Decode an upload to 8-bit sRGB box-reduced `box_factor(long side)` times, with its EXIF
+    orientation (not applied), capture time and decode cost (bytes, see _decode_cost).
 
-    A big JPEG is decoded straight to (about) the full rendition's size by the JPEG decoder.
+    Priced from its header first. A big JPEG is decoded at a reduced scale (to at least
+    `draft_long_side`) by the JPEG decoder itself.
     """
     with _untrusted_image(max_pixels):
         image = _open_upload(data, max_bytes=max_bytes, max_pixels=max_pixels)
+        full_size = image.size
         if image.format in _JPEG_FORMATS:
-            _draft_at_least(image, math.ceil(RENDITION_SIZES["full"] * JPEG_DRAFT_MIN_FRACTION))
-        image.load()
+            _draft_at_least(image, draft_long_side)
+        cost = _decode_cost(image, data, full_size)
+        if cost > max_decode_bytes:
+            raise _too_costly(image, data, full_size, cost, max_decode_bytes)
+        transform = _transform_to_srgb(image.info.get("icc_profile") or b"", image.mode)
+        if image.format == "HEIF":
+            pixels = _heif_srgb(data, box_factor, transform)
+        else:
+            image.load()
+            pixels = _srgb_reduced(image, box_factor(max(image.size)), transform)
         orientation, taken_at = _read_exif(image)
-        return _fit(_to_srgb(image), RENDITION_SIZES["full"]), orientation, taken_at
+        return pixels, orientation, taken_at, cost
+
+
+def _find_malloc_trim() -> Callable[[int], int] | None:
+    """glibc's malloc_trim, or None where the C library has none (musl, macOS)."""
+    try:
+        return ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+_MALLOC_TRIM = _find_malloc_trim()
+
+
+def _give_back_freed_memory() -> None:
+    """Hand memory freed by a big decode back to the system now (0-15 ms).
+
+    glibc keeps what a thread frees in that thread's arena for its next allocation; after big
+    photos on a few threads a worker would otherwise stay hundreds of MB above its resting size.
+    """
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
 
 
 @contextmanager
@@ -322,6 +404,119 @@ def _too_many_pixels(size: tuple[int, int] | None, max_pixels: int) -> ImageReje
     )
 
 
+# Bytes a pixel as Pillow stores it: one for 1-bit, greyscale and palette, two for 16-bit
+# greyscale, four for everything else (RGB too, padded to four).
+_STORED_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}
+
+# Pillow decodes WebP through libwebp's animation decoder, which keeps two RGBA canvases; Pillow
+# copies the frame out of it and then into the image: 16 bytes a pixel, whatever the file holds.
+_WEBP_BYTES_PER_PIXEL = 16
+
+# HEIC chroma subsampling (as pillow-heif reports it) -> chroma samples a pixel, both planes.
+_HEIF_CHROMA_SHARE = {420: 0.5, 422: 1.0, 444: 2.0}
+
+
+def _decode_cost(image: Image.Image, data: bytes, full_size: tuple[int, int]) -> int:
+    """Bytes decoding `image` (opened, drafted if JPEG, not loaded) will hold at its peak.
+
+    Read from the header alone: the decoded pixels at the size and mode the decoder delivers
+    them, plus what the decoder keeps besides. Small fixed buffers are left out.
+    """
+    width, height = image.size
+    pixels = width * height
+    if image.format == "WEBP":
+        return pixels * _WEBP_BYTES_PER_PIXEL
+    if image.format == "HEIF":
+        return math.ceil(pixels * _heif_bytes_per_pixel(image))
+    cost = pixels * _STORED_BYTES.get(image.mode, 4)
+    if image.format in _JPEG_FORMATS:
+        cost += _jpeg_coefficient_bytes(image, data, full_size)
+    return cost
+
+
+def _heif_bytes_per_pixel(image: Image.Image) -> float:
+    """libheif's peak while decoding, in bytes a pixel.
+
+    Its decoded planes (luma, chroma, alpha; 2 bytes a sample past 8 bits) and a fifth again of
+    decoder buffers, the 8-bit interleaved pixels we read and, past 8 bits, an 8-bit copy of the
+    planes on the way. Measured for 4:2:0: 4.8 for 8-bit RGB, 7.0 with alpha, 7.9 for 10-bit RGB
+    (modelled 4.8, 7.0, 8.1). An unknown subsampling counts as none (4:4:4).
+    """
+    deep = int(image.info.get("bit_depth") or 8) > 8
+    bands = image.getbands()
+    planes = 1 + _HEIF_CHROMA_SHARE.get(image.info.get("chroma"), 2.0) + ("A" in bands)
+    return planes * (2 if deep else 1) * 1.2 + len(bands) + (planes if deep else 0)
+
+
+def _jpeg_coefficient_bytes(image: Image.Image, data: bytes, full_size: tuple[int, int]) -> int:
+    """Bytes libjpeg holds for the whole image's DCT coefficients, whatever the draft scale.
+
+    It does so when the file has several scans: progressive, or a first scan that does not
+    interleave every component (libjpeg's own test). Then each component keeps 64 coefficients
+    of 2 bytes for each 8 x 8 block at its sampled size: 8 bytes a pixel for CMYK, 3 for 4:2:0.
+    """
+    layers = getattr(image, "layer", None) or []
+    if not layers:
+        return 0
+    first_scan = _first_scan_components(data)
+    if not image.info.get("progressive") and first_scan == len(layers):
+        return 0
+    width, height = full_size
+    h_max = max(h for _, h, _, _ in layers)
+    v_max = max(v for _, _, v, _ in layers)
+    blocks = sum(
+        math.ceil(width * h / h_max / 8) * math.ceil(height * v / v_max / 8)
+        for _, h, v, _ in layers
+    )
+    return blocks * 64 * 2
+
+
+def _first_scan_components(data: bytes) -> int | None:
+    """How many components the JPEG's first scan header (SOS) names; None if it cannot be found.
+
+    Walks the marker segments by their lengths, so bytes inside EXIF or ICC data are skipped.
+    """
+    position = 2  # after the start-of-image marker
+    while position + 4 < len(data):
+        if data[position] != 0xFF:
+            return None
+        marker = data[position + 1]
+        if marker == 0xFF:  # fill byte before a marker
+            position += 1
+        elif marker == 0xDA:
+            return data[position + 4]
+        else:
+            position += 2 + int.from_bytes(data[position + 2 : position + 4], "big")
+    return None
+
+
+def _too_costly(
+    image: Image.Image, data: bytes, full_size: tuple[int, int], cost: int, budget: int
+) -> ImageRejected:
+    """413 naming the size and how many megapixels a file of this kind may have."""
+    width, height = full_size
+    allowed = math.floor(budget / (cost / (width * height)) / 100_000) / 10
+    return ImageRejected(
+        "too_many_pixels",
+        f"That photo is too big for us to process ({width} × {height}, {_kind(image, data)}): "
+        f"photos like it may have at most {allowed:g} megapixels. Please upload a smaller copy.",
+        413,
+    )
+
+
+def _kind(image: Image.Image, data: bytes) -> str:
+    """What sort of file the patient sent, in their words: "progressive CMYK JPEG", "WebP"."""
+    if image.format in _JPEG_FORMATS:
+        several_scans = _jpeg_coefficient_bytes(image, data, image.size) > 0
+        words = ["progressive" if several_scans else "", "CMYK" if image.mode == "CMYK" else ""]
+        return " ".join([*filter(None, words), "JPEG"])
+    if image.format == "HEIF":
+        return "HEIC with transparency" if "A" in image.getbands() else "HEIC"
+    if image.format == "WEBP":
+        return "WebP"
+    return "16-bit PNG" if image.mode.startswith("I") else "PNG"
+
+
 def _draft_at_least(image: Image.Image, min_long_side: int) -> None:
     """Ask the JPEG decoder for the strongest reduction (1/8, 1/4 or 1/2) that still leaves a long
     side of at least `min_long_side`; no reduction if even 1/2 would not.
@@ -387,26 +582,105 @@ def _upright_pixels(image: Image.Image, orientation: int) -> Image.Image:
     return turned
 
 
-def _to_srgb(image: Image.Image) -> Image.Image:
-    """8-bit sRGB pixels, converted through the embedded ICC profile when it is not sRGB.
+def _srgb_reduced(
+    image: Image.Image, factor: int, transform: ImageCms.ImageCmsTransform | None
+) -> Image.Image:
+    """8-bit sRGB pixels of a loaded image, box-reduced `factor` times (Image.reduce).
+
+    An RGB image is reduced as it is, after converting its own pixels in place (the decoder's:
+    ours to change). Any other is converted a strip at a time, so beside it there is never more
+    than a strip and the reduced result: a 16-bit or RGBA image converted whole would need
+    another 4 bytes a pixel at full size, the RGBA flattening three times that.
+    """
+    if image.mode == "RGB" and (transform is None or factor == 1):
+        if transform is not None:
+            _apply_in_place(image, transform)
+        return image.reduce(factor) if factor > 1 else image
+    sixteen_bit = _holds_sixteen_bit(image)
+    return _reduce_in_strips(
+        image.size,
+        lambda top, bottom: image.crop((0, top, image.width, bottom)),
+        factor,
+        lambda strip: _to_srgb(strip, transform, sixteen_bit),
+    )
+
+
+def _heif_srgb(
+    data: bytes,
+    box_factor: Callable[[int], int],
+    transform: ImageCms.ImageCmsTransform | None,
+) -> Image.Image:
+    """Decode a HEIC's primary image with libheif and reduce it to 8-bit sRGB, a strip at a time.
+
+    Read straight from libheif's buffer: through Pillow's plugin the pixels would be copied whole
+    into a Pillow image first (4 more bytes a pixel). Opened as the plugin opens it, so libheif
+    applies the rotation and mirroring as it does there (and the plugin's EXIF says upright).
+    """
+    heif = pillow_heif.open_heif(
+        data, convert_hdr_to_8bit=True, hdr_to_16bit=True, remove_stride=False
+    )
+    frame = heif[heif.primary_index]
+    buffer, stride, mode = frame.data, frame.stride, frame.mode  # .data decodes
+    width, height = frame.size
+
+    def rows(top: int, bottom: int) -> Image.Image:
+        part = buffer[top * stride : bottom * stride]
+        return Image.frombuffer(mode, (width, bottom - top), part, "raw", mode, stride, 1)
+
+    convert = lambda strip: _to_srgb(strip, transform)  # noqa: E731 - one line, used once
+    return _reduce_in_strips(frame.size, rows, box_factor(max(width, height)), convert)
+
+
+def _reduce_in_strips(
+    size: tuple[int, int],
+    rows: Callable[[int, int], Image.Image],
+    factor: int,
+    convert: Callable[[Image.Image], Image.Image],
+) -> Image.Image:
+    """An RGB image `factor` times smaller, made from `convert(rows(top, bottom))` strip by strip.
+
+    Strips are a whole number of `factor` rows high, so the box reduction of each is exactly that
+    part of the reduction of the whole (Image.reduce averages aligned blocks).
+    """
+    width, height = size
+    step = max(1, _STRIP_PIXELS // (width * factor)) * factor
+    reduced = Image.new("RGB", (-(-width // factor), -(-height // factor)))
+    for top in range(0, height, step):
+        strip = convert(rows(top, min(height, top + step)))
+        reduced.paste(strip.reduce(factor) if factor > 1 else strip, (0, top // factor))
+    return reduced
+
+
+def _to_srgb(
+    image: Image.Image,
+    transform: ImageCms.ImageCmsTransform | None,
+    sixteen_bit: bool | None = None,
+) -> Image.Image:
+    """8-bit sRGB pixels, converted through `transform` (from the embedded ICC profile) if any.
 
     The profile is about to be dropped, and browsers and the colour metrics read untagged pixels
     as sRGB; an iPhone's Display P3 values read as sRGB would look duller and measure less red than
-    they are, and a patient who changes phone would see a jump in the curves.
+    they are, and a patient who changes phone would see a jump in the curves. An RGB `image` is
+    converted in place: pass a strip of your own.
     """
-    transform = _transform_to_srgb(image.info.get("icc_profile") or b"", image.mode)
     if transform is None:
-        return _to_rgb(image)
-    try:
-        if image.mode == "CMYK":
+        return _to_rgb(image, sixteen_bit)
+    if image.mode == "CMYK":
+        with suppress(ImageCms.PyCMSError):
             converted = ImageCms.applyTransform(image, transform)
-            return _to_rgb(image) if converted is None else converted
-        rgb = _to_rgb(image)
-        # A copy, or the decoder's own image if it was RGB already: ours to change either way.
-        ImageCms.applyTransform(rgb, transform, inPlace=True)
-        return rgb
-    except ImageCms.PyCMSError:
+            if converted is not None:
+                return converted
         return _to_rgb(image)
+    rgb = _to_rgb(image, sixteen_bit)
+    _apply_in_place(rgb, transform)
+    return rgb
+
+
+def _apply_in_place(image: Image.Image, transform: ImageCms.ImageCmsTransform) -> None:
+    """Convert RGB pixels through `transform` in place; a transform that fails leaves them as they
+    are, as a browser shows a photo whose profile it cannot use."""
+    with suppress(ImageCms.PyCMSError):
+        ImageCms.applyTransform(image, transform, inPlace=True)
 
 
 _SRGB_PROFILE = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
@@ -444,19 +718,39 @@ def _transform_to_srgb(icc: bytes, mode: str) -> ImageCms.ImageCmsTransform | No
         return None
 
 
-def _to_rgb(image: Image.Image) -> Image.Image:
-    """8-bit RGB; transparency is flattened onto white (how a browser shows it on our pages)."""
+# rint(v / 257) of every 16-bit value, in integers (no v / 257 ends in exactly .5), and the 8-bit
+# clip for a 32-bit greyscale image that holds 8-bit values.
+_SIXTEEN_TO_EIGHT = ((np.arange(65536, dtype=np.uint32) * 2 + 257) // 514).astype(np.uint8)
+_CLIP_TO_EIGHT = np.minimum(np.arange(65536), 255).astype(np.uint8)
+
+
+def _holds_sixteen_bit(image: Image.Image) -> bool:
+    """Whether a greyscale "I" image's values run to 65535 (scaled to 8 bits) or 255 (kept).
+
+    Decided for the whole image once, so every strip of it is converted alike.
+    """
+    if image.mode.startswith("I;16"):
+        return True
+    return image.mode == "I" and image.getextrema()[1] > 255
+
+
+def _to_rgb(image: Image.Image, sixteen_bit: bool | None = None) -> Image.Image:
+    """8-bit RGB; transparency is flattened onto white (how a browser shows it on our pages).
+
+    `sixteen_bit` says how to read a 32-bit greyscale image; by default its own values decide.
+    """
     if image.mode == "RGB":
         return image
     if image.mode.startswith("I"):
-        # 16-bit greyscale PNG: Pillow's convert() would clip at 255, i.e. almost all white.
-        values = np.asarray(image, dtype=np.float64)
-        if image.mode.startswith("I;16") or values.max(initial=0) > 255:
-            values = values / 257.0
-        grey = Image.fromarray(np.clip(np.rint(values), 0, 255).astype(np.uint8))
+        # 16-bit greyscale PNG: Pillow's convert() would clip at 255, i.e. almost all white. A
+        # table look-up maps it to 8 bits with no float copy of the pixels.
+        if sixteen_bit is None:
+            sixteen_bit = _holds_sixteen_bit(image)
+        table = _SIXTEEN_TO_EIGHT if sixteen_bit else _CLIP_TO_EIGHT
+        grey = Image.fromarray(table[np.clip(np.asarray(image), 0, 65535)])
         return grey.convert("RGB")
     if image.has_transparency_data:
-        rgba = image.convert("RGBA")
+        rgba = image if image.mode == "RGBA" else image.convert("RGBA")  # only read from
         flat = Image.new("RGB", rgba.size, _WHITE)
         flat.paste(rgba, mask=rgba.getchannel("A"))
         return flat
@@ -610,7 +904,7 @@ def colour_metrics(image: Image.Image | bytes, region: Region | None = None) -> 
     if isinstance(image, (bytes, bytearray, memoryview)):
         small = _analysis_copy_from_bytes(bytes(image))
     else:
-        small = _shrink_for_analysis(_to_rgb(image))
+        small = _srgb_reduced(image, _analysis_factor(max(image.size)), None)
     left, top, right, bottom = box
     x0, x1 = _pixel_span(left, right, small.width)
     y0, y1 = _pixel_span(top, bottom, small.height)
@@ -633,17 +927,14 @@ def _pixel_span(start: float, end: float, size: int) -> tuple[int, int]:
 
 def _analysis_copy_from_bytes(data: bytes) -> Image.Image:
     """Decode bytes straight to a small oriented RGB copy for colour analysis."""
-    with _untrusted_image(MAX_PIXELS):
-        image = _open_upload(data, max_bytes=MAX_UPLOAD_BYTES, max_pixels=MAX_PIXELS)
-        if image.format in _JPEG_FORMATS:
-            _draft_at_least(image, ANALYSIS_LONG_SIDE // 2)
-        image.load()
-        orientation, _ = _read_exif(image)
-        small = _shrink_for_analysis(_to_srgb(image))
+    small, orientation, _, cost = _decode_upload(
+        data, draft_long_side=ANALYSIS_LONG_SIDE // 2, box_factor=_analysis_factor
+    )
+    if cost >= _GIVE_BACK_AFTER_BYTES:
+        _give_back_freed_memory()
     return _apply_orientation(small, orientation)
 
 
-def _shrink_for_analysis(image: Image.Image) -> Image.Image:
-    """Box-average (Image.reduce) down to a long side of at most ANALYSIS_LONG_SIDE."""
-    factor = math.ceil(max(image.size) / ANALYSIS_LONG_SIDE)
-    return image.reduce(factor) if factor > 1 else image
+def _analysis_factor(long_side: int) -> int:
+    """The box reduction (Image.reduce) to a long side of at most ANALYSIS_LONG_SIDE."""
+    return max(1, math.ceil(long_side / ANALYSIS_LONG_SIDE))
