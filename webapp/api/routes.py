@@ -19,7 +19,14 @@ from ..models import Entry, Photo, TreatmentSession, iso_utc
 from ..progress import SessionCalendar
 from ..pwa.account import account_tag
 from ..responses import RENDITIONS, photo_response
-from ..validation import Invalid, parse_area, parse_entry, parse_session, parse_uuid
+from ..validation import (
+    Invalid,
+    parse_area,
+    parse_client_stamp,
+    parse_entry,
+    parse_session,
+    parse_uuid,
+)
 from . import bp
 
 CHANGES_PAGE_SIZE = 500
@@ -97,7 +104,12 @@ def rejected_photo(rejected: imaging.ImageRejected):
 def _json_body():
     if not request.is_json:
         raise ApiError(415, "Send JSON with Content-Type: application/json.")
-    payload = request.get_json(silent=True)
+    try:
+        payload = request.get_json(silent=True)
+    except RecursionError:
+        # json.loads gives up on deep nesting (100,000 "[") with RecursionError, not ValueError,
+        # which get_json(silent=True) does not catch.
+        payload = None
     if payload is None:
         raise ApiError(400, "The body is not valid JSON.", code="malformed_json")
     return payload
@@ -117,14 +129,16 @@ def _owned(model, raw_id: str, *, include_deleted: bool = False):
     return row
 
 
-def _timestamp_arg(name: str, status: int, message: str) -> datetime | None:
+def _timestamp_arg(name: str, status: int, message: str, *, now: datetime) -> datetime | None:
+    """A client's edit stamp in the query string, by the rules of the body's `client_updated_at`
+    (validation.parse_client_stamp; `now` is the server's clock)."""
     raw = request.args.get(name)
     if not raw:
         return None
     try:
-        return datetime.fromisoformat(raw.replace("Z", "+00:00")).astimezone(UTC)
-    except ValueError:
-        raise ApiError(status, message, fields={name: "invalid"}) from None
+        return parse_client_stamp(raw, now=now, name=name)
+    except Invalid as invalid:
+        raise ApiError(status, message, fields=invalid.fields) from None
 
 
 def _photo_dict(photo: Photo) -> dict:
@@ -171,7 +185,9 @@ def get_entry(entry_id: str):
 @bp.put("/entries/<entry_id>")
 def put_entry(entry_id: str):
     entry_uuid = _uuid(entry_id)
-    data = parse_entry(_json_body(), latest_date=records.latest_allowed_date())
+    data = parse_entry(
+        _json_body(), latest_date=records.latest_allowed_date(), now=datetime.now(UTC)
+    )
     try:
         result = records.save_entry(current_user, entry_uuid, data)
     except records.DateTaken as taken:
@@ -205,7 +221,9 @@ def get_session(session_id: str):
 @bp.put("/sessions/<session_id>")
 def put_session(session_id: str):
     session_uuid = _uuid(session_id)
-    data = parse_session(_json_body(), latest_date=records.latest_allowed_date())
+    data = parse_session(
+        _json_body(), latest_date=records.latest_allowed_date(), now=datetime.now(UTC)
+    )
     result = records.save_session(current_user, session_uuid, data)
     return jsonify(result.row.to_dict()), 201 if result.created else 200
 
@@ -218,7 +236,7 @@ def delete_session(session_id: str):
 def _delete(model, raw_id: str):
     row = _owned(model, raw_id, include_deleted=True)
     stamp = _timestamp_arg(
-        "client_updated_at", 422, "client_updated_at must be an ISO 8601 timestamp."
+        "client_updated_at", 422, "Some fields are not valid.", now=datetime.now(UTC)
     )
     records.delete_row(row, _store(), stamp)
     body = entry_dict(row, _calendar()) if isinstance(row, Entry) else row.to_dict()
