@@ -197,9 +197,25 @@ def ingest_photo(
     dropped. `max_pixels` can only lower Pillow's own bomb limit (Image.MAX_IMAGE_PIXELS, 89 MP),
     never raise it. `max_decode_bytes` bounds the memory decoding may take, priced from the header.
     """
+    photo, cost = _ingest(
+        bytes(data),
+        max_bytes=max_bytes,
+        max_pixels=max_pixels,
+        max_decode_bytes=max_decode_bytes,
+    )
+    # Here, not in _ingest: only once its frame is gone are all the images it made freed.
+    if cost >= _GIVE_BACK_AFTER_BYTES:
+        _give_back_freed_memory()
+    return photo
+
+
+def _ingest(
+    data: bytes, *, max_bytes: int, max_pixels: int, max_decode_bytes: int
+) -> tuple[IngestedPhoto, int]:
+    """ingest_photo's work, and what decoding the upload was priced at (bytes)."""
     full_side = RENDITION_SIZES["full"]
     decoded, orientation, taken_at, cost = _decode_upload(
-        bytes(data),
+        data,
         draft_long_side=math.ceil(full_side * JPEG_DRAFT_MIN_FRACTION),
         # Box-reduce by a whole factor that keeps at least the full rendition's size; the last
         # step, by less than 2, is bicubic.
@@ -208,17 +224,7 @@ def ingest_photo(
         max_pixels=max_pixels,
         max_decode_bytes=max_decode_bytes,
     )
-    try:
-        return _renditions(_fit(decoded, full_side), orientation, taken_at)
-    finally:
-        del decoded
-        if cost >= _GIVE_BACK_AFTER_BYTES:
-            _give_back_freed_memory()
-
-
-def _renditions(decoded: Image.Image, orientation: int, taken_at: datetime | None) -> IngestedPhoto:
-    """The three renditions and the colour of decoded RGB pixels no larger than the full size."""
-    full = _upright_pixels(decoded, orientation)
+    full = _upright_pixels(_fit(decoded, full_side), orientation)
     del decoded  # at most two full-size images exist at once, and only for a moment
     # Each rendition is made from the next larger one, never from the upload. The display
     # resample is the largest cost after the decode: bilinear (a triangle as wide as the step)
@@ -234,7 +240,7 @@ def _renditions(decoded: Image.Image, orientation: int, taken_at: datetime | Non
         "display": Rendition("display", _encode_jpeg(display), display.width, display.height),
         "thumb": Rendition("thumb", _encode_jpeg(thumb), thumb.width, thumb.height),
     }
-    return IngestedPhoto(
+    photo = IngestedPhoto(
         renditions=renditions,
         width=full.width,
         height=full.height,
@@ -246,6 +252,7 @@ def _renditions(decoded: Image.Image, orientation: int, taken_at: datetime | Non
         # rendition, which agrees within 0.15 L*a*b* (tests/test_imaging.py holds this).
         colour=colour_metrics(thumb),
     )
+    return photo, cost
 
 
 def _decode_upload(
