@@ -1,7 +1,7 @@
 """A patient's history inserted straight into the database: for route tests and the benchmark.
 
 Rows only (photos have no bytes behind them): the timeline reads rows; it never opens a photo.
-Symptoms follow the shape of DOMAIN.md: redness peaks on the session day and settles in days.
+Symptoms follow the shape of docs/domain.md: redness peaks on the session day and settles in days.
 """
 
 from __future__ import annotations

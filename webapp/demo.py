@@ -1,6 +1,6 @@
 """A realistic demo series: 3 microneedling sessions and ~60 days of daily entries with photos.
 
-Symptoms follow DOMAIN.md: redness and swelling strongest on day 0-1 and settling within days,
+Symptoms follow docs/domain.md: redness and swelling strongest on day 0-1 and settling within days,
 dryness and itching a little later; each session heals a bit faster than the one before, and the
 PIE marks fade over the series. Photos are drawn: skin with red marks whose redness follows the same
 curve, so the measured a* in the timeline moves with the ratings. Deterministic (seeded).

@@ -1,7 +1,7 @@
 """The words of the domain: every fixed choice the app offers, with the label a patient reads.
 
 One place for them, so the HTML forms, the JSON API, the validators and the timeline agree. The
-facts behind them are in DOMAIN.md (shared with the team). No Flask here.
+facts behind them are in docs/domain.md. No Flask here.
 """
 
 from __future__ import annotations
