@@ -3,7 +3,8 @@
 CSRF protection stays on in tests. The test client adds a fresh token to unsafe requests the way the
 real pages and the offline client do; pass `csrf=False` to send a request without one.
 
-Which database and photo store the apps under test use (`make test` runs the suite all three ways):
+Which database and photo store the apps under test use (`make test` runs the suite twice: the
+default, then PostgreSQL with S3):
 
 * default: an SQLite file and a photo folder in each test's own instance folder;
 * TEST_DATABASE=postgresql: a throw-away PostgreSQL cluster started once per run
