@@ -22,7 +22,7 @@ from flask import Flask
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from webapp import records
+from webapp import imaging, records
 from webapp.extensions import db
 from webapp.housekeeping import SweepReport, sweep_photos
 from webapp.models import Entry, Photo, User, utcnow
@@ -97,14 +97,14 @@ def live_photo_uuids(entry: Entry) -> set[str]:
 def race_during_ingest(monkeypatch: pytest.MonkeyPatch, compete: Callable[[], None]) -> list[int]:
     """Run `compete` while add_photo ingests: after its early cap check, before its commit."""
     calls: list[int] = []
-    real_ingest = records.imaging.ingest_photo
+    real_ingest = imaging.ingest_photo
 
     def ingest_while_another_request_commits(data: bytes):
         calls.append(1)
         compete()
         return real_ingest(data)
 
-    monkeypatch.setattr(records.imaging, "ingest_photo", ingest_while_another_request_commits)
+    monkeypatch.setattr(imaging, "ingest_photo", ingest_while_another_request_commits)
     return calls
 
 

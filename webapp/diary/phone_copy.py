@@ -11,10 +11,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy.orm import selectinload
-
-from ..extensions import db
-from ..models import Entry, User
+from .. import records
+from ..models import User
 from ..vocabulary import RATINGS
 from .forms import form_values_from_entry
 
@@ -29,14 +27,8 @@ def phone_copy(user: User, *, today: date) -> dict[str, Any]:
     knows nothing."""
     as_of = datetime.now(UTC).replace(microsecond=0)
     since = today - timedelta(days=PHONE_COPY_DAYS - 1)
-    entries = db.session.execute(
-        db.select(Entry)
-        .where(Entry.user_id == user.id, Entry.deleted_at.is_(None), Entry.date >= since)
-        .options(selectinload(Entry.photos))
-        .order_by(Entry.date)
-    ).scalars()
     copy: dict[str, Any] = {}
-    for entry in entries:
+    for entry in records.recent_entries(user, since):
         values = form_values_from_entry(entry.to_dict())
         copy[entry.date.isoformat()] = {
             "id": entry.uuid,
