@@ -61,9 +61,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .diary import bp as diary_bp
     from .pwa import bp as pwa_bp
     from .share import bp as share_bp
+    from .timeline import bp as timeline_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(diary_bp)
+    app.register_blueprint(timeline_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     app.register_blueprint(share_bp)
     app.register_blueprint(pwa_bp)

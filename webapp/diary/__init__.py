@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("diary", __name__)
 
-from . import routes, timeline  # noqa: E402, F401  (routes register themselves on bp)
+from . import routes  # noqa: E402, F401  (routes register themselves on bp)

@@ -1,6 +1,6 @@
-"""The patient's progress pages: the timeline, its JSON data, compare two photos, measure a region.
+"""The timeline pages: the timeline, its JSON data, compare two photos, measure a region.
 
-Thin: `timeline.build_timeline` reads everything in a fixed number of queries; the templates under
+Thin: `service.build_timeline` reads everything in a fixed number of queries; the templates under
 templates/timeline/ render it. The partials take a `photo_url(photo, rendition)` callable so the
 share view can render them with its own photo URLs.
 """
@@ -8,14 +8,20 @@ share view can render them with its own photo URLs.
 from __future__ import annotations
 
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
-from flask_login import current_user
+from flask_login import current_user, login_required
 
 from .. import imaging, records
 from ..models import Photo
 from ..responses import date_arg, photo_url_builder
-from ..timeline import build_timeline, remeasure_photo
 from ..vocabulary import AREAS
 from . import bp
+from .service import build_timeline, remeasure_photo
+
+
+@bp.before_request
+@login_required
+def require_login():
+    """Every timeline page belongs to a logged-in patient."""
 
 
 def photo_url_function():
@@ -37,17 +43,17 @@ def _timeline(**options):
 
 
 @bp.get("/timeline")
-def timeline():
+def page():
     return render_template(
         "timeline/page.html",
         timeline=_timeline(),
         photo_url=photo_url_function(),
-        all_photos_url=lambda area: url_for("diary.timeline_photos", area=area),
+        all_photos_url=lambda area: url_for("timeline.photos", area=area),
     )
 
 
 @bp.get("/timeline/photos/<area>")
-def timeline_photos(area: str):
+def photos(area: str):
     if area not in AREAS:
         abort(404)
     return render_template(
@@ -59,7 +65,7 @@ def timeline_photos(area: str):
 
 
 @bp.get("/timeline/data.json")
-def timeline_data():
+def data():
     data = _timeline().to_dict(all_photos=request.args.get("photos") == "all")
     data["photo_url"] = photo_url_function()(_Placeholder("{id}"), "{rendition}")
     return jsonify(data)
@@ -89,7 +95,7 @@ def compare():
         left=left,
         right=right,
         photo_url=photo_url_function(),
-        region_url=lambda photo: url_for("diary.photo_region", photo_uuid=photo.uuid),
+        region_url=lambda photo: url_for("timeline.photo_region", photo_uuid=photo.uuid),
     )
 
 
@@ -115,7 +121,7 @@ def photo_region(photo_uuid: str):
             error = "This photo's image could not be read, so it was not measured again."
         else:
             flash("Measured again (indicative: depends on the light).", "success")
-            return redirect(url_for("diary.photo_region", photo_uuid=photo.uuid))
+            return redirect(url_for("timeline.photo_region", photo_uuid=photo.uuid))
     region = photo.region or list(imaging.DEFAULT_REGION)
     values = [round(value * 100, 1) for value in region]
     if error:

@@ -18,10 +18,10 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from markupsafe import Markup
 
-from . import charts, imaging, progress
-from .extensions import db
-from .models import Entry, Photo, TreatmentSession, User
-from .progress import (
+from .. import charts, imaging, progress
+from ..extensions import db
+from ..models import Entry, Photo, TreatmentSession, User
+from ..progress import (
     METRICS,
     Curve,
     Cycle,
@@ -31,9 +31,9 @@ from .progress import (
     SeriesRow,
     SessionCalendar,
 )
-from .records import user_today
-from .storage import PhotoStore
-from .vocabulary import AREAS, tracks_pie, tracks_pih
+from ..records import user_today
+from ..storage import PhotoStore
+from ..vocabulary import AREAS, tracks_pie, tracks_pih
 
 RATED_METRICS = ("redness", "swelling", "pie_severity", "pih_severity")
 MEASURED_METRICS = ("lab_a", "ita")

@@ -1,0 +1,14 @@
+"""The progress timeline: its pages (routes.py) and the service that reads it (service.py).
+
+Other features (the shared view, the PDF report) import `build_timeline` from here.
+"""
+
+from flask import Blueprint
+
+from .service import Timeline, build_timeline
+
+bp = Blueprint("timeline", __name__)
+
+from . import routes  # noqa: E402, F401  (routes register themselves on bp)
+
+__all__ = ["Timeline", "bp", "build_timeline"]
