@@ -62,6 +62,25 @@ def test_every_script_of_the_pages_kept_offline_is_precached(client):
             scripts.append(str(Path(name).parent / relative))
 
 
+def test_every_module_the_service_worker_imports_is_precached(client):
+    # The worker replays the outbox offline (Background Sync): its imports must be in the shell.
+    body = client.get("/sw.js").get_data(as_text=True)
+    urls = set(json.loads(re.search(r"const SHELL_FILES = (\[.*?\]);", body).group(1)))
+    root = Path(__file__).resolve().parents[1]
+    modules = re.findall(r'from "/static/(js/[^"]+)"', body)
+    assert "js/outbox/sync.js" in modules
+    seen = set()
+    while modules:
+        name = modules.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        assert f"/static/{name}" in urls, name
+        source = (root / "static" / name).read_text()
+        for relative in re.findall(r'from "\./([^"]+)"', source):
+            modules.append(str(Path(name).parent / relative))
+
+
 def test_pages_link_the_manifest_and_load_no_inline_script(logged_in):
     html = logged_in.get("/log").get_data(as_text=True)
     assert 'rel="manifest" href="/manifest.webmanifest"' in html

@@ -3,13 +3,13 @@
 // (status.js) syncs at once.
 import * as queue from "./queue.js";
 import { requestBackgroundSync, syncOutbox } from "./sync.js";
+import { backoff } from "./backoff.js";
 
-const MAX_PAUSE_MS = 5 * 60 * 1000;
 // How long a form that was just saved waits for its upload before saying "saved on this phone".
 const FORM_WAIT_MS = 20000;
 // How long a sync waits for the service worker to renew its offline pages after an upload.
 const RENEW_WAIT_MS = 10000;
-let pause = 2000;
+let failures = 0; // retries scheduled since a run last sent something: the backoff's exponent
 let timer = null;
 
 // After an upload, the pages the service worker keeps for offline use are out of date (the log
@@ -39,13 +39,12 @@ export async function syncNow() {
     result = { stopped: "network" };
   }
   if (result.stopped === "network") {
-    // Retry with backoff (with jitter so many phones do not come back at the same moment).
-    timer = setTimeout(syncNow, pause * (0.5 + Math.random() / 2));
-    pause = Math.min(MAX_PAUSE_MS, pause * 2);
+    timer = setTimeout(syncNow, backoff(failures));
+    failures += 1;
     requestBackgroundSync();
     return result;
   }
-  if (result.sent && result.sent.length) pause = 2000;
+  if (result.sent && result.sent.length) failures = 0;
   const items = await queue.all();
   const due = items.filter((item) => item.state !== "rejected")
     .map((item) => item.next_attempt_at || 0);
@@ -57,8 +56,8 @@ export async function syncNow() {
       // Due, yet this run did not send it: the service worker's Background Sync may have tried
       // it meanwhile (the browser retries that only minutes later), or it waits for another
       // login. Look again, backing off, so nothing waits on a retry that never comes.
-      timer = setTimeout(syncNow, pause * (0.5 + Math.random() / 2));
-      pause = Math.min(MAX_PAUSE_MS, pause * 2);
+      timer = setTimeout(syncNow, backoff(failures));
+      failures += 1;
     }
   }
   return result;
@@ -72,7 +71,7 @@ export function syncForForm() {
 }
 
 if ("indexedDB" in self) {
-  window.addEventListener("online", () => { pause = 2000; syncNow(); });
+  window.addEventListener("online", () => { failures = 0; syncNow(); });
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible") syncNow();
   });

@@ -1,9 +1,8 @@
-// The outbox: what waits on this phone to be uploaded, oldest first.
-// An item is {seq, kind: "entry"|"session"|"delete", uuid, body, photos: [{uuid, area, name, type,
-// data, done}], photo_deletes: [{uuid, done}], account, rev, state: "waiting"|"rejected", error,
-// attempts, next_attempt_at, saved_at}; a delete also has target ("entries"|"sessions") and label. Photos are ArrayBuffers plus their type: Safari cannot
-// store Blobs. Only sync.js removes an item, and only after the server acknowledged it (2xx).
+// The outbox: what waits on this phone to be uploaded, oldest first. Each item is an OutboxItem
+// (item.js). Only sync.js removes an item, and only after the server acknowledged it (2xx).
 import { META, OUTBOX, req, withStores } from "./db.js";
+
+/** @typedef {import("./item.js").OutboxItem} OutboxItem */
 
 const channel = "BroadcastChannel" in self ? new BroadcastChannel("skinlog-outbox") : null;
 const listeners = new Set();
@@ -22,7 +21,11 @@ export const keys = () => withStores([OUTBOX], "readonly", (s) => req(s[OUTBOX].
 export const get = (seq) => withStores([OUTBOX], "readonly", (s) => req(s[OUTBOX].get(seq)));
 export const all = () => withStores([OUTBOX], "readonly", (s) => req(s[OUTBOX].getAll()));
 
-// Add a new item, or replace the one at `item.seq`, in one durable transaction.
+/**
+ * Add a new item, or replace the one at `item.seq`, in one durable transaction.
+ * @param {OutboxItem} item
+ * @returns {Promise<number>} its seq
+ */
 export async function put(item) {
   const seq = await withStores([OUTBOX], "readwrite", async (s) => {
     const store = s[OUTBOX];
@@ -38,14 +41,23 @@ export async function put(item) {
   return seq;
 }
 
-// Put `item` (new, or edited again) with `body`, waiting afresh: a new try at once, no old error.
+/**
+ * Put `item` (new, or edited again) with `body`, waiting afresh: a new try at once, no old error.
+ * @param {OutboxItem} item
+ * @param {OutboxItem["body"]} body
+ * @param {string} account
+ */
 export function putWaiting(item, body, account) {
   Object.assign(item, { body, state: "waiting", error: null, attempts: 0, next_attempt_at: 0,
-    saved_at: new Date().toISOString(), account: account || item.account || "" });
+    account: account || item.account || "" });
   return put(item);
 }
 
-// Change an item in place: mutate(item) edits it and returns true to write it back.
+/**
+ * Change an item in place: mutate(item) edits it and returns true to write it back.
+ * @param {number} seq
+ * @param {(item: OutboxItem) => boolean} mutate
+ */
 export async function update(seq, mutate) {
   const changed = await withStores([OUTBOX], "readwrite", async (s) => {
     const item = await req(s[OUTBOX].get(seq));

@@ -3,10 +3,10 @@
 // of it with a 2xx carrying the stored row; a rejection keeps it with the reason; a network
 // failure keeps it and retries with backoff; a lost login keeps everything and asks to log in.
 import * as queue from "./queue.js";
+import { backoff } from "./backoff.js";
 
 export const SYNC_TAG = "skinlog-outbox";
 const API = "/api/v1";
-const MAX_BACKOFF_MS = 5 * 60 * 1000;
 // A request that stalls (a dead connection the phone has not noticed) counts as a network failure
 // and is retried later; without a limit it would hold the sync lock, and every later sync, forever.
 // A photo gets longer: 2 MB at 3G speed takes most of a minute. Every request is safe to resend.
@@ -120,7 +120,6 @@ async function sendEntry(ctx, item) {
     await queue.update(item.seq, (stored) => {
       if (stored.rev !== rev) return false; // edited meanwhile: send the new version next time
       stored.row_done = true;
-      stored.server = { id: answer.data.id, date: answer.data.date };
       return true;
     });
   }
@@ -175,11 +174,6 @@ function complete(item, rev) {
     && (item.kind !== "entry" || item.row_done)
     && (item.photos || []).every((p) => p.done)
     && (item.photo_deletes || []).every((p) => p.done);
-}
-
-function backoff(attempts) {
-  const base = Math.min(MAX_BACKOFF_MS, 2000 * 2 ** Math.min(attempts, 12));
-  return Math.round(base * (0.5 + Math.random() / 2));
 }
 
 // One pass over the outbox. `force` ignores backoff and retries rejected items (a user's tap).
