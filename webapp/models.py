@@ -99,7 +99,7 @@ class LoginSession(db.Model):
 
 
 class SyncedMixin:
-    """Columns shared by the rows a phone creates offline and syncs.
+    """Columns shared by the rows a phone creates offline and syncs (their JSON: serializers).
 
     `change_seq` orders a patient's writes as they committed (see User.change_seq); it is the
     cursor of /changes. `updated_at` is only when, for people.
@@ -113,16 +113,6 @@ class SyncedMixin:
         UTCDateTime, default=utcnow, onupdate=utcnow, index=True
     )
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-    def sync_stamps(self) -> dict[str, Any]:
-        """What every synced row says of itself, and all that a tombstone says besides its date."""
-        return {
-            "id": self.uuid,
-            "client_updated_at": iso_utc(self.client_updated_at),
-            "created_at": iso_utc(self.created_at),
-            "updated_at": iso_utc(self.updated_at),
-            "deleted": self.deleted_at is not None,
-        }
 
 
 class TreatmentSession(SyncedMixin, db.Model):
@@ -140,21 +130,6 @@ class TreatmentSession(SyncedMixin, db.Model):
     setting: Mapped[str] = mapped_column(sa.String(16), default="clinic")
     provider: Mapped[str] = mapped_column(sa.String(120), default="")
     notes: Mapped[str] = mapped_column(sa.Text, default="")
-
-    def to_dict(self) -> dict[str, Any]:
-        if self.deleted_at is not None:
-            return {"date": self.date.isoformat(), **self.sync_stamps()}
-        return {
-            "date": self.date.isoformat(),
-            "device": self.device,
-            "needle_depth_mm": self.needle_depth_mm,
-            "areas": list(self.areas),
-            "topicals": list(self.topicals),
-            "setting": self.setting,
-            "provider": self.provider,
-            "notes": self.notes,
-            **self.sync_stamps(),
-        }
 
 
 class Entry(SyncedMixin, db.Model):
@@ -198,20 +173,6 @@ class Entry(SyncedMixin, db.Model):
     @property
     def ratings(self) -> dict[str, int | None]:
         return {name: getattr(self, name) for name in RATINGS}
-
-    def to_dict(self) -> dict[str, Any]:
-        if self.deleted_at is not None:
-            return {"date": self.date.isoformat(), **self.sync_stamps()}
-        return {
-            "date": self.date.isoformat(),
-            "ratings": self.ratings,
-            "pie_severity": self.pie_severity,
-            "pih_severity": self.pih_severity,
-            "red_flags": list(self.red_flags),
-            "aftercare": list(self.aftercare),
-            "notes": self.notes,
-            **self.sync_stamps(),
-        }
 
 
 class Photo(SyncedMixin, db.Model):

@@ -62,7 +62,7 @@ SESSION_FIELDS = frozenset(
         "client_updated_at",
     }
 )
-# What the API adds to its answers (api/routes.py, models' to_dict). A client may send a stored
+# What the API adds to its answers (serializers.py). A client may send a stored
 # version back as it came, so these are ignored; any other unknown key is refused, as dropping it
 # would silently lose what the client meant (a "redness" outside "ratings").
 ENTRY_ANSWER_ONLY = frozenset(

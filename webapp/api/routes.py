@@ -9,16 +9,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import current_app, jsonify, request, url_for
+from flask import current_app, jsonify, request
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from .. import imaging, records
 from ..errors import json_error
-from ..models import Entry, Photo, TreatmentSession, iso_utc
+from ..models import Entry, Photo, TreatmentSession
 from ..progress import SessionCalendar
 from ..pwa.account import account_tag
 from ..responses import RENDITIONS, photo_response
+from ..serializers import entry_json, photo_json, session_json
 from ..validation import (
     Invalid,
     parse_area,
@@ -141,35 +142,6 @@ def _timestamp_arg(name: str, status: int, message: str, *, now: datetime) -> da
         raise ApiError(status, message, fields=invalid.fields) from None
 
 
-def _photo_dict(photo: Photo) -> dict:
-    if photo.deleted_at is not None:  # a tombstone: which photo, and that it is gone
-        return {"id": photo.uuid, "deleted": True, "updated_at": iso_utc(photo.updated_at)}
-    return {
-        "id": photo.uuid,
-        "area": photo.area,
-        "url": url_for("api.photo_bytes", photo_uuid=photo.uuid, rendition="display"),
-        "full_url": url_for("api.photo_bytes", photo_uuid=photo.uuid, rendition="full"),
-        "thumb_url": url_for("api.photo_bytes", photo_uuid=photo.uuid, rendition="thumb"),
-        "width": photo.width,
-        "height": photo.height,
-        "sha256": photo.sha256,
-        "lab": photo.lab,
-        "deleted": photo.deleted_at is not None,
-        "updated_at": iso_utc(photo.updated_at),
-    }
-
-
-def entry_dict(entry: Entry, calendar: SessionCalendar) -> dict:
-    data = entry.to_dict()
-    if entry.deleted_at is not None:
-        return data  # a tombstone keeps no content, and belongs to no session
-    alignment = calendar.align(entry.date)
-    data["session_number"] = alignment.session_number
-    data["days_since_session"] = alignment.days_since_session
-    data["photos"] = [_photo_dict(photo) for photo in entry.photos]
-    return data
-
-
 def _calendar() -> SessionCalendar:
     return SessionCalendar([session.date for session in records.live_sessions(current_user)])
 
@@ -179,7 +151,7 @@ def _calendar() -> SessionCalendar:
 
 @bp.get("/entries/<entry_id>")
 def get_entry(entry_id: str):
-    return jsonify(entry_dict(_owned(Entry, entry_id), _calendar()))
+    return jsonify(entry_json(_owned(Entry, entry_id), _calendar()))
 
 
 @bp.put("/entries/<entry_id>")
@@ -199,10 +171,10 @@ def put_entry(entry_id: str):
         )
         body = response.get_json()
         body["error"]["existing_id"] = taken.existing.uuid
-        body["existing"] = entry_dict(taken.existing, _calendar())
+        body["existing"] = entry_json(taken.existing, _calendar())
         response.set_data(jsonify(body).get_data())
         return response
-    return jsonify(entry_dict(result.row, _calendar())), 201 if result.created else 200
+    return jsonify(entry_json(result.row, _calendar())), 201 if result.created else 200
 
 
 @bp.delete("/entries/<entry_id>")
@@ -215,7 +187,7 @@ def delete_entry(entry_id: str):
 
 @bp.get("/sessions/<session_id>")
 def get_session(session_id: str):
-    return jsonify(_owned(TreatmentSession, session_id).to_dict())
+    return jsonify(session_json(_owned(TreatmentSession, session_id)))
 
 
 @bp.put("/sessions/<session_id>")
@@ -225,7 +197,7 @@ def put_session(session_id: str):
         _json_body(), latest_date=records.latest_allowed_date(), now=datetime.now(UTC)
     )
     result = records.save_session(current_user, session_uuid, data)
-    return jsonify(result.row.to_dict()), 201 if result.created else 200
+    return jsonify(session_json(result.row)), 201 if result.created else 200
 
 
 @bp.delete("/sessions/<session_id>")
@@ -239,7 +211,7 @@ def _delete(model, raw_id: str):
         "client_updated_at", 422, "Some fields are not valid.", now=datetime.now(UTC)
     )
     records.delete_row(row, _store(), stamp)
-    body = entry_dict(row, _calendar()) if isinstance(row, Entry) else row.to_dict()
+    body = entry_json(row, _calendar()) if isinstance(row, Entry) else session_json(row)
     return jsonify(body)
 
 
@@ -261,7 +233,7 @@ def put_photo(entry_id: str, photo_id: str):
         photo, created = records.add_photo(current_user, entry, photo_uuid, area, data, _store())
     except records.TooManyPhotos:
         raise ApiError(409, "An entry holds at most 6 photos.", code="too_many_photos") from None
-    return jsonify(_photo_dict(photo)), 201 if created else 200
+    return jsonify(photo_json(photo)), 201 if created else 200
 
 
 @bp.delete("/entries/<entry_id>/photos/<photo_id>")
@@ -270,7 +242,7 @@ def delete_photo(entry_id: str, photo_id: str):
     if photo.entry.uuid != entry_id.lower():
         raise ApiError(404, NOT_FOUND)
     records.delete_photo(photo, _store())
-    return jsonify(_photo_dict(photo))
+    return jsonify(photo_json(photo))
 
 
 @bp.get("/photos/<photo_uuid>/<rendition>.jpg")
@@ -294,9 +266,9 @@ def changes():
     page = records.changes_since(current_user, since, CHANGES_PAGE_SIZE)
     calendar = _calendar()
     return jsonify(
-        sessions=[row.to_dict() for row in page.sessions],
-        entries=[entry_dict(row, calendar) for row in page.entries],
-        photos=[dict(_photo_dict(row), entry_id=row.entry.uuid) for row in page.photos],
+        sessions=[session_json(row) for row in page.sessions],
+        entries=[entry_json(row, calendar) for row in page.entries],
+        photos=[photo_json(row, with_entry=True) for row in page.photos],
         cursor=str(page.cursor),
         more=page.more,
     )

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from ..extensions import db, flush_sqlite_write_ahead_log, limiter
 from ..models import (
@@ -20,6 +21,7 @@ from ..models import (
     User,
     token_digest,
 )
+from ..serializers import entry_json, exported_photo_json, session_json
 from . import bp
 from .forms import ConfirmForm, LoginForm, PasswordChangeForm, ProfileForm, RegisterForm
 
@@ -240,10 +242,10 @@ def export_data():
         .order_by(Entry.date)
     ).scalars()
     photos = db.session.execute(
-        db.select(Photo, Entry.uuid)
-        .join(Entry, Photo.entry_id == Entry.id)
+        db.select(Photo)
         .where(Photo.user_id == user_id, Photo.deleted_at.is_(None))
-    ).all()
+        .options(joinedload(Photo.entry))
+    ).scalars()
     response = jsonify(
         {
             "account": {
@@ -253,20 +255,9 @@ def export_data():
                 "fitzpatrick": current_user.fitzpatrick,
                 "timezone": current_user.timezone,
             },
-            "sessions": [session.to_dict() for session in sessions],
-            "entries": [entry.to_dict() for entry in entries],
-            "photos": [
-                {
-                    "id": photo.uuid,
-                    "entry_id": entry_uuid,
-                    "area": photo.area,
-                    "url": url_for(
-                        "diary.photo", photo_uuid=photo.uuid, rendition="full", _external=True
-                    ),
-                    "lab": photo.lab,
-                }
-                for photo, entry_uuid in photos
-            ],
+            "sessions": [session_json(session) for session in sessions],
+            "entries": [entry_json(entry) for entry in entries],
+            "photos": [exported_photo_json(photo) for photo in photos],
         }
     )
     response.headers["Content-Disposition"] = "attachment; filename=skinlog-export.json"

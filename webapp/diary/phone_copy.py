@@ -13,6 +13,7 @@ from typing import Any
 
 from .. import records
 from ..models import User
+from ..serializers import entry_json
 from ..vocabulary import RATINGS
 from .forms import form_values_from_entry
 
@@ -29,7 +30,7 @@ def phone_copy(user: User, *, today: date) -> dict[str, Any]:
     since = today - timedelta(days=PHONE_COPY_DAYS - 1)
     copy: dict[str, Any] = {}
     for entry in records.recent_entries(user, since):
-        values = form_values_from_entry(entry.to_dict())
+        values = form_values_from_entry(entry_json(entry))
         copy[entry.date.isoformat()] = {
             "id": entry.uuid,
             "values": {name: values[name] for name in FIELDS},

@@ -17,6 +17,7 @@ from ..auth.forms import ConfirmForm
 from ..models import Entry, Photo, TreatmentSession
 from ..progress import SessionCalendar
 from ..responses import RENDITIONS, photo_response
+from ..serializers import entry_json, session_json
 from ..validation import Invalid, parse_area, parse_entry, parse_session
 from ..vocabulary import MAX_PHOTOS_PER_ENTRY, tracks_pie, tracks_pih
 from . import bp
@@ -74,7 +75,7 @@ def log_entry():
     # carries the phone's copy of the last month, so a day that has an entry opens with it.
     shell = bool(request.args.get("shell"))
     entry = None if shell else records.entry_on(current_user, chosen)
-    values = form_values_from_entry(entry.to_dict()) if entry else {"date": chosen.isoformat()}
+    values = form_values_from_entry(entry_json(entry)) if entry else {"date": chosen.isoformat()}
     copy = phone_copy(current_user, today=today_date) if shell else None
     return _render_entry_form(entry, values, {}, today_date, copy=copy)
 
@@ -95,7 +96,7 @@ def _save_entry_from_form(today_date: date):
             "below. Make your changes to it and save again.",
             "error",
         )
-        values = form_values_from_entry(existing.to_dict())
+        values = form_values_from_entry(entry_json(existing))
         return _render_entry_form(existing, values, {}, today_date, status=409)
     try:
         data = parse_entry(payload, latest_date=today_date)
@@ -108,7 +109,7 @@ def _save_entry_from_form(today_date: date):
     photo_errors = _apply_photo_changes(entry)
     if photo_errors:
         status = max(code for _, code in photo_errors)
-        values = form_values_from_entry(entry.to_dict())
+        values = form_values_from_entry(entry_json(entry))
         errors = {"photos": " ".join(message for message, _ in photo_errors)}
         flash("Your entry was saved, but some photos were not: see below.", "error")
         return _render_entry_form(entry, values, errors, today_date, status=status)
@@ -220,7 +221,7 @@ def _session_form(session: TreatmentSession | None):
     today_date = records.user_today(current_user)
     if request.method == "GET":
         values = (
-            session.to_dict()
+            session_json(session)
             if session
             else {"date": today_date.isoformat(), "setting": "clinic", "needle_depth_mm": 0.5}
         )
