@@ -17,10 +17,11 @@ from gunicorn.config import Config
 from gunicorn.util import unquote_to_wsgi_str
 
 from tests.servers import gunicorn_server, migrated_settings, server_env
-from webapp import create_app, sharing
+from webapp import create_app
 from webapp.extensions import db
 from webapp.gunicorn_conf import RedactingLogger
 from webapp.models import User, token_digest
+from webapp.sharing import links as sharing
 
 TOKEN = "Zk3qT0kenThatMustNeverBeLogged-xyz_0123456789abcdefABCDEF"
 

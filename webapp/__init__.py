@@ -60,7 +60,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .auth import bp as auth_bp
     from .diary import bp as diary_bp
     from .pwa import bp as pwa_bp
-    from .share import bp as share_bp
+    from .sharing import bp as share_bp
     from .timeline import bp as timeline_bp
 
     app.register_blueprint(auth_bp)

@@ -16,10 +16,10 @@ from pathlib import Path
 
 from fpdf import FPDF
 
-from .models import Entry, Photo, ShareLink, TreatmentSession, User
-from .progress import SessionCalendar
-from .storage import PhotoStore
-from .vocabulary import AREAS, DEVICES, RATINGS, TRACKS
+from ..models import Entry, Photo, ShareLink, TreatmentSession, User
+from ..progress import SessionCalendar
+from ..storage import PhotoStore
+from ..vocabulary import AREAS, DEVICES, RATINGS, TRACKS
 
 # DejaVu covers any name a patient types; without it the core font shows Latin-1 only.
 UNICODE_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")

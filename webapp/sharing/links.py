@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from .models import ShareLink, token_digest, utcnow
-from .validation import Invalid
+from ..models import ShareLink, token_digest, utcnow
+from ..validation import Invalid
 
 EXPIRY_CHOICES_DAYS = (1, 7, 30, 90)
 DEFAULT_EXPIRY_DAYS = 30

@@ -25,7 +25,6 @@ from flask import (
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
-from .. import sharing
 from ..extensions import db, limiter
 from ..models import Entry, Photo, ShareLink, ShareView, TreatmentSession, token_digest, utcnow
 from ..progress import SessionCalendar
@@ -35,6 +34,7 @@ from ..timeline import build_timeline
 from ..validation import Invalid
 from ..vocabulary import AREAS
 from . import bp
+from . import links as sharing
 
 # Guessing tokens is pointless (256 bits), but cheap to slow down: only unknown or malformed tokens
 # count. A valid link's 404s (a photo deleted since, out of its scope) are not guesses, and counting
@@ -216,7 +216,7 @@ def public_photo(token: str, photo_uuid: str, rendition: str):
 @bp.get("/s/<token>/report.pdf")
 @limiter.limit(GUESS_LIMIT, deduct_when=_misses_only)
 def public_report(token: str):
-    from ..report import build_report_pdf
+    from .report import build_report_pdf
 
     link = _link_for(token)
     context = shared_content(link)
