@@ -81,6 +81,17 @@ def test_every_module_the_service_worker_imports_is_precached(client):
             modules.append(str(Path(name).parent / relative))
 
 
+def test_the_flash_for_the_next_page_is_kept_by_one_module():
+    # Its storage key and shape are flash.js's own; the others call setFlash / takeFlash.
+    root = Path(__file__).resolve().parents[1] / "static"
+    spelled = sorted(
+        str(path.relative_to(root))
+        for path in [*root.glob("js/**/*.js"), root / "sw.js"]
+        if "skinlog-flash" in path.read_text()
+    )
+    assert spelled == ["js/outbox/flash.js"]
+
+
 def test_pages_link_the_manifest_and_load_no_inline_script(logged_in):
     html = logged_in.get("/log").get_data(as_text=True)
     assert 'rel="manifest" href="/manifest.webmanifest"' in html

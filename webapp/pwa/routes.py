@@ -33,6 +33,7 @@ SHELL_STATIC = (
     "js/outbox/sync.js",
     "js/outbox/photos.js",
     "js/outbox/forms.js",
+    "js/outbox/flash.js",
     "js/outbox/status.js",
     "js/outbox/autosync.js",
     "js/outbox/deletes.js",

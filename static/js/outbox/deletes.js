@@ -7,6 +7,7 @@
 import * as queue from "./queue.js";
 import { syncForForm } from "./autosync.js";
 import { requestBackgroundSync } from "./sync.js";
+import { setFlash } from "./flash.js";
 
 const account = document.querySelector('meta[name="skinlog-account"]')?.content || "";
 
@@ -39,7 +40,7 @@ async function onSubmit(event, form) {
   }
   const label = form.dataset.deleteLabel; // "the session of 19 Nov 2026"
   const subject = label.charAt(0).toUpperCase() + label.slice(1);
-  sessionStorage.setItem("skinlog-flash", sent ? `${subject} was deleted.`
+  setFlash(sent ? `${subject} was deleted.`
     : `${subject} was deleted on this phone. It is deleted from your account when the phone is `
       + "back online.");
   location.assign(form.dataset.deleteNext);

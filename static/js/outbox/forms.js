@@ -6,6 +6,7 @@ import * as queue from "./queue.js";
 import { shrinkPhoto } from "./photos.js";
 import { syncForForm } from "./autosync.js";
 import { requestBackgroundSync } from "./sync.js";
+import { setFlash } from "./flash.js";
 
 const account = document.querySelector('meta[name="skinlog-account"]')?.content || "";
 const params = new URLSearchParams(location.search);
@@ -154,12 +155,12 @@ function finish(item, body) {
 }
 
 function afterUpload(kind, uuid, body) {
-  let message = kind === "entry" ? "Saved." : "Treatment session saved.";
   if (kind === "entry" && body.red_flags.length) {
-    message = "You reported a warning sign. Please contact your clinician or a doctor soon; "
-      + "if you feel very unwell, seek urgent care.";
+    setFlash("You reported a warning sign. Please contact your clinician or a doctor soon; "
+      + "if you feel very unwell, seek urgent care.", "warning");
+  } else {
+    setFlash(kind === "entry" ? "Saved." : "Treatment session saved.");
   }
-  sessionStorage.setItem("skinlog-flash", message);
   location.assign(kind === "entry" ? `/entries/${uuid}` : "/sessions");
 }
 

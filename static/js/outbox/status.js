@@ -1,7 +1,8 @@
 // Shows what waits on this phone: how many items, when the last sync happened, whether the login
 // must be renewed, and each rejected item with its reason and a way to fix or discard it.
-// Also shows a message a form left for the next page (sessionStorage "skinlog-flash").
+// Also shows a message a form left for the next page (flash.js).
 import * as queue from "./queue.js";
+import { takeFlash } from "./flash.js";
 
 const panel = document.querySelector("[data-sync-status]");
 const signedIn = Boolean(document.querySelector('meta[name="skinlog-account"]')?.content);
@@ -84,14 +85,12 @@ async function render() {
   panel.hidden = false;
 }
 
+// As the server shows its flashed messages (templates/base.html): a warning is an alert.
 function showFlash() {
-  const message = sessionStorage.getItem("skinlog-flash");
-  if (!message) return;
-  sessionStorage.removeItem("skinlog-flash");
-  const main = document.querySelector("main");
-  const warning = message.startsWith("You reported");
-  main.prepend(el("p", { class: `flash flash-${warning ? "warning" : "success"}`,
-    role: warning ? "alert" : "status" }, message));
+  const flash = takeFlash();
+  if (!flash) return;
+  document.querySelector("main").prepend(el("p", { class: `flash flash-${flash.level}`,
+    role: flash.level === "warning" ? "alert" : "status" }, flash.message));
 }
 
 if (panel && "indexedDB" in self) {
