@@ -1,4 +1,4 @@
-"""Share links for a dermatologist: capability tokens and their scope.
+"""Share links for a dermatologist: capability tokens, their scope, and who opened them.
 
 A link is a random token of 256 bits from `secrets`; the database keeps only its SHA-256, so the
 URL is shown to the patient once and a leaked table opens nothing. A link has an expiry, can be
@@ -12,12 +12,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from ..models import ShareLink, token_digest, utcnow
+from ..extensions import db
+from ..models import Entry, Photo, ShareLink, ShareView, token_digest, utcnow
 from ..validation import Invalid
 
 EXPIRY_CHOICES_DAYS = (1, 7, 30, 90)
 DEFAULT_EXPIRY_DAYS = 30
 MAX_LABEL_LENGTH = 120
+# Longer than any token we make (43 characters): anything longer is a guess, never looked up.
+MAX_TOKEN_LENGTH = 100
 # Reloads by the same client within this window count as one visit in the view log.
 VISIT_WINDOW = timedelta(minutes=30)
 
@@ -71,10 +74,13 @@ def parse_link_request(form: Mapping[str, str]) -> LinkRequest:
     )
 
 
+# --- The patient's links --------------------------------------------------------------------------
+
+
 def create_link(
     user_id: int, request: LinkRequest, now: datetime | None = None
 ) -> tuple[ShareLink, str]:
-    """A new link and its token; only the token's hash is kept on the row."""
+    """A new link, saved, and its token: only the token's hash is kept on the row."""
     now = now or utcnow()
     token = new_token()
     link = ShareLink(
@@ -88,7 +94,47 @@ def create_link(
         include_photos=request.include_photos,
         include_notes=request.include_notes,
     )
+    db.session.add(link)
+    db.session.commit()
     return link, token
+
+
+def links_with_view_counts(user_id: int) -> list[tuple[ShareLink, int]]:
+    """The patient's links, newest first, each with the number of visits logged."""
+    rows = db.session.execute(
+        db.select(ShareLink, db.func.count(ShareView.id))
+        .outerjoin(ShareView, ShareView.share_link_id == ShareLink.id)
+        .where(ShareLink.user_id == user_id)
+        .group_by(ShareLink.id)
+        .order_by(ShareLink.created_at.desc())
+    ).all()
+    return [(link, count) for link, count in rows]
+
+
+def own_link(user_id: int, link_id: int) -> ShareLink | None:
+    """The link `link_id` if it is this patient's: another patient's link is as good as absent."""
+    return db.session.execute(
+        db.select(ShareLink).where(ShareLink.id == link_id, ShareLink.user_id == user_id)
+    ).scalar_one_or_none()
+
+
+def revoke(link: ShareLink) -> None:
+    """Stop the link working; revoking twice keeps the first time."""
+    if link.revoked_at is None:
+        link.revoked_at = utcnow()
+        db.session.commit()
+
+
+# --- The dermatologist's side ---------------------------------------------------------------------
+
+
+def link_for_token(token: str) -> ShareLink | None:
+    """The link whatever its status (the caller tells expired from revoked), or None."""
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        return None
+    return db.session.execute(
+        db.select(ShareLink).where(ShareLink.token_hash == token_digest(token))
+    ).scalar_one_or_none()
 
 
 def in_scope(link: ShareLink, day: date) -> bool:
@@ -96,3 +142,36 @@ def in_scope(link: ShareLink, day: date) -> bool:
     if link.date_from is not None and day < link.date_from:
         return False
     return not (link.date_to is not None and day > link.date_to)
+
+
+def shared_photo(link: ShareLink, photo_uuid: str) -> Photo | None:
+    """A live photo of the patient's, of a live entry within the link's scope, or None."""
+    if not link.include_photos:
+        return None
+    photo = db.session.execute(
+        db.select(Photo)
+        .join(Entry, Photo.entry_id == Entry.id)
+        .where(
+            Photo.uuid == photo_uuid,
+            Photo.user_id == link.user_id,
+            Photo.deleted_at.is_(None),
+            Entry.deleted_at.is_(None),
+        )
+    ).scalar_one_or_none()
+    if photo is None or not in_scope(link, photo.entry.date):
+        return None
+    return photo
+
+
+def log_visit(link: ShareLink, client: str) -> None:
+    """One row per visit: a reload by the same kind of client within the window is not new."""
+    recent = db.session.execute(
+        db.select(ShareView.id).where(
+            ShareView.share_link_id == link.id,
+            ShareView.client == client,
+            ShareView.viewed_at > utcnow() - VISIT_WINDOW,
+        )
+    ).first()
+    if recent is None:
+        db.session.add(ShareView(share_link_id=link.id, client=client))
+        db.session.commit()

@@ -2,7 +2,8 @@
 
 It holds what the shared page shows, within the link's scope: who and what is tracked, the sessions
 table, the recovery charts, key photo pairs at matched days after the first and the latest session,
-and the daily ratings. No Flask here: the caller passes the records and the photo store.
+and the daily ratings. This module imports neither Flask nor the models: public.py reads the
+records and passes them as plain data (content.py), with the photo store.
 """
 
 from __future__ import annotations
@@ -10,60 +11,17 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 from fpdf import FPDF
 
-from ..models import Entry, Photo, ShareLink, TreatmentSession, User
-from ..progress import SessionCalendar
 from ..storage import PhotoStore
 from ..vocabulary import AREAS, DEVICES, RATINGS, TRACKS
+from .content import PhotoPair, ReportContent
 
 # DejaVu covers any name a patient types; without it the core font shows Latin-1 only.
 UNICODE_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 UNICODE_FONT_BOLD = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
-# The photo pairs compare the healing point most patients care about: a few weeks after a session.
-PREFERRED_PAIR_DAY = 28
-
-
-@dataclass(frozen=True)
-class PhotoPair:
-    area: str
-    first: tuple[Photo, date, int, int]  # photo, date, session number, days since session
-    latest: tuple[Photo, date, int, int]
-
-
-def photo_pairs(entries: Sequence[Entry], calendar: SessionCalendar) -> list[PhotoPair]:
-    """Per area: a photo after the first and one after the latest session, at the same day offset
-    when both cycles have one (closest to day 28), else the nearest days available."""
-    by_area: dict[str, list[tuple[Photo, date, int, int]]] = {}
-    for entry in entries:
-        alignment = calendar.align(entry.date)
-        if alignment.session_number is None:
-            continue
-        for photo in entry.photos:
-            by_area.setdefault(photo.area, []).append(
-                (photo, entry.date, alignment.session_number, alignment.days_since_session or 0)
-            )
-    pairs = []
-    for area, items in by_area.items():
-        first_session = min(item[2] for item in items)
-        latest_session = max(item[2] for item in items)
-        if first_session == latest_session:
-            continue
-        first_cycle = {item[3]: item for item in items if item[2] == first_session}
-        latest_cycle = {item[3]: item for item in items if item[2] == latest_session}
-        common = set(first_cycle) & set(latest_cycle)
-        if common:
-            day = min(common, key=lambda offset: abs(offset - PREFERRED_PAIR_DAY))
-            pairs.append(PhotoPair(area, first_cycle[day], latest_cycle[day]))
-        else:
-            first_day = max(first_cycle)
-            latest_day = min(latest_cycle, key=lambda offset: abs(offset - first_day))
-            pairs.append(PhotoPair(area, first_cycle[first_day], latest_cycle[latest_day]))
-    return sorted(pairs, key=lambda pair: list(AREAS).index(pair.area))
 
 
 class _Report(FPDF):
@@ -124,57 +82,46 @@ class _Report(FPDF):
             self.ln()
 
 
-def build_report_pdf(
-    *,
-    link: ShareLink,
-    patient: User,
-    sessions: Sequence[TreatmentSession],
-    entries: Sequence[Entry],
-    calendar: SessionCalendar,
-    store: PhotoStore,
-    charts: Sequence[tuple[str, str]] = (),
-    summary: str | None = None,
-    **_: object,
-) -> bytes:
-    """The PDF as bytes. `charts` are (title, SVG markup) pairs drawn by the timeline."""
+def build_report_pdf(content: ReportContent, store: PhotoStore) -> bytes:
+    """The PDF as bytes; the photo pairs' images are read from `store`."""
     pdf = _Report()
-    pdf.set_title(f"Skinlog report - {patient.display_name}")
+    pdf.set_title(f"Skinlog report - {content.patient_name}")
     pdf.add_page()
-    pdf.heading(f"Progress of {patient.display_name}", size=16)
+    pdf.heading(f"Progress of {content.patient_name}", size=16)
     period = "all records"
-    if link.date_from or link.date_to:
-        start = link.date_from.strftime("%d %b %Y") if link.date_from else "the start"
-        end = link.date_to.strftime("%d %b %Y") if link.date_to else "today"
+    if content.date_from or content.date_to:
+        start = content.date_from.strftime("%d %b %Y") if content.date_from else "the start"
+        end = content.date_to.strftime("%d %b %Y") if content.date_to else "today"
         period = f"{start} to {end}"
-    facts = f"Tracking: {TRACKS[patient.track]}. Period: {period}."
-    if patient.fitzpatrick:
-        facts += f" Fitzpatrick skin type {patient.fitzpatrick}."
+    facts = f"Tracking: {TRACKS[content.track]}. Period: {period}."
+    if content.fitzpatrick:
+        facts += f" Fitzpatrick skin type {content.fitzpatrick}."
     pdf.multi_cell(0, 5, pdf.text_safe(facts), new_x="LMARGIN", new_y="NEXT")
-    if summary:
+    if content.summary:
         pdf.ln(1)
-        pdf.multi_cell(0, 5, pdf.text_safe(summary), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 5, pdf.text_safe(content.summary), new_x="LMARGIN", new_y="NEXT")
 
     pdf.heading("Treatment sessions")
-    if sessions:
+    if content.sessions:
         pdf.table(
             ["#", "Date", "Device", "Depth", "Areas", "Setting"],
             [
                 [
-                    str(calendar.number_of(session.date)),
+                    str(session.number),
                     session.date.strftime("%d %b %Y"),
                     DEVICES[session.device],
                     f"{session.needle_depth_mm:g} mm",
                     ", ".join(AREAS[area] for area in session.areas),
                     session.setting,
                 ]
-                for session in sessions
+                for session in content.sessions
             ],
             [8, 25, 35, 18, 76, 18],
         )
     else:
         pdf.cell(0, 6, "No sessions in this period.", new_x="LMARGIN", new_y="NEXT")
 
-    for title, svg in charts:
+    for title, svg in content.charts:
         size = re.search(r'viewBox="0 0 ([0-9.]+) ([0-9.]+)"', svg)
         height = pdf.epw * float(size.group(2)) / float(size.group(1)) if size else 100
         if pdf.will_page_break(height + 12):
@@ -182,8 +129,7 @@ def build_report_pdf(
         pdf.heading(title)
         pdf.image(io.BytesIO(_svg_for_pdf(svg).encode()), w=pdf.epw)
 
-    if link.include_photos:
-        _photo_pairs_section(pdf, photo_pairs(entries, calendar), store)
+    _photo_pairs_section(pdf, content.photo_pairs, store)
 
     pdf.heading("Daily ratings (0-10; PIE/PIH severity 0-4)")
     short = {
@@ -195,8 +141,8 @@ def build_report_pdf(
         "bruising": "Bruise",
     }
     rows = []
-    for entry in entries:
-        alignment = calendar.align(entry.date)
+    for entry in content.days:
+        alignment = content.calendar.align(entry.date)
         day = (
             f"S{alignment.session_number} D{alignment.days_since_session}"
             if alignment.session_number
@@ -212,8 +158,8 @@ def build_report_pdf(
         rows,
         [26, 22] + [15] * len(RATINGS) + [16, 16],
     )
-    if link.include_notes:
-        noted = [entry for entry in entries if entry.notes]
+    if content.include_notes:
+        noted = [entry for entry in content.days if entry.notes]
         if noted:
             pdf.heading("Notes")
             for entry in noted:
@@ -238,7 +184,7 @@ def _photo_pairs_section(pdf: _Report, pairs: list[PhotoPair], store: PhotoStore
         pdf.set_font(pdf.family, "B", 9)
         pdf.cell(0, 6, pdf.text_safe(AREAS[pair.area]), new_x="LMARGIN", new_y="NEXT")
         top = pdf.get_y()
-        for column, (photo, day, session_number, days) in enumerate((pair.first, pair.latest)):
+        for column, photo in enumerate((pair.first, pair.latest)):
             left = pdf.l_margin + column * (half + 6)
             image = store.read(photo.rendition_key("display"))
             height = half * photo.height / photo.width
@@ -253,14 +199,17 @@ def _photo_pairs_section(pdf: _Report, pairs: list[PhotoPair], store: PhotoStore
             pdf.cell(
                 half,
                 5,
-                pdf.text_safe(f"{day:%d %b %Y} · session {session_number}, day {days}{lab}"),
+                pdf.text_safe(
+                    f"{photo.date:%d %b %Y} · session {photo.session_number}, "
+                    f"day {photo.days_since_session}{lab}"
+                ),
             )
         pdf.set_y(
             top
             + half
             * max(
-                pair.first[0].height / pair.first[0].width,
-                pair.latest[0].height / pair.latest[0].width,
+                pair.first.height / pair.first.width,
+                pair.latest.height / pair.latest.width,
             )
             + 8
         )

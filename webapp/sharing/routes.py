@@ -23,18 +23,14 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
-from sqlalchemy.orm import selectinload
 
-from ..extensions import db, limiter
-from ..models import Entry, Photo, ShareLink, ShareView, TreatmentSession, token_digest, utcnow
-from ..progress import SessionCalendar
+from ..extensions import limiter
+from ..models import ShareLink, utcnow
 from ..responses import RENDITIONS, date_arg, photo_response, photo_url_builder
 from ..templating import coarse_device
-from ..timeline import build_timeline
 from ..validation import Invalid
 from ..vocabulary import AREAS
-from . import bp
-from . import links as sharing
+from . import bp, links, public
 
 # Guessing tokens is pointless (256 bits), but cheap to slow down: only unknown or malformed tokens
 # count. A valid link's 404s (a photo deleted since, out of its scope) are not guesses, and counting
@@ -49,28 +45,21 @@ def _misses_only(response: Response) -> bool:
 # --- The patient's side ---------------------------------------------------------------------------
 
 
-@bp.get("/share")
+@bp.get("/share", endpoint="links")
 @login_required
-def links():
+def link_list():
     return _links_page(
-        {}, {"expires_in_days": str(sharing.DEFAULT_EXPIRY_DAYS), "include_photos": "y"}
+        {}, {"expires_in_days": str(links.DEFAULT_EXPIRY_DAYS), "include_photos": "y"}
     )
 
 
 def _links_page(errors: dict[str, str], values: dict[str, str], status: int = 200):
-    rows = db.session.execute(
-        db.select(ShareLink, db.func.count(ShareView.id))
-        .outerjoin(ShareView, ShareView.share_link_id == ShareLink.id)
-        .where(ShareLink.user_id == current_user.id)
-        .group_by(ShareLink.id)
-        .order_by(ShareLink.created_at.desc())
-    ).all()
     return render_template(
         "share/links.html",
-        links=rows,
+        links=links.links_with_view_counts(current_user.id),
         errors=errors,
         values=values,
-        expiry_choices=sharing.EXPIRY_CHOICES_DAYS,
+        expiry_choices=links.EXPIRY_CHOICES_DAYS,
         now=utcnow(),
     ), status
 
@@ -79,12 +68,10 @@ def _links_page(errors: dict[str, str], values: dict[str, str], status: int = 20
 @login_required
 def create():
     try:
-        link_request = sharing.parse_link_request(request.form)
+        link_request = links.parse_link_request(request.form)
     except Invalid as invalid:
         return _links_page(invalid.fields, request.form.to_dict(), status=422)
-    link, token = sharing.create_link(current_user.id, link_request)
-    db.session.add(link)
-    db.session.commit()
+    link, token = links.create_link(current_user.id, link_request)
     url = url_for("share.public_view", token=token, _external=True)
     qr_svg = segno.make(url, error="m").svg_inline(scale=5, dark="#1f1a1c", light="#ffffff")
     # Shown once: the token is not stored, so this page is the only place it appears.
@@ -105,17 +92,13 @@ def detail(link_id: int):
 @login_required
 def revoke(link_id: int):
     link = _own_link_or_404(link_id)
-    if link.revoked_at is None:
-        link.revoked_at = utcnow()
-        db.session.commit()
+    links.revoke(link)
     flash(f"The link “{link.label}” no longer works.", "info")
     return redirect(url_for("share.links"))
 
 
 def _own_link_or_404(link_id: int) -> ShareLink:
-    link = db.session.execute(
-        db.select(ShareLink).where(ShareLink.id == link_id, ShareLink.user_id == current_user.id)
-    ).scalar_one_or_none()
+    link = links.own_link(current_user.id, link_id)
     if link is None:
         abort(404)
     return link
@@ -124,25 +107,16 @@ def _own_link_or_404(link_id: int) -> ShareLink:
 # --- The dermatologist's side ---------------------------------------------------------------------
 
 
-def _link_for(token: str) -> ShareLink:
+def _live_link(token: str) -> ShareLink:
     """The live link for this token; 404 if unknown, 410 if expired or revoked."""
-    link = None
-    if token and len(token) <= 100:
-        link = db.session.execute(
-            db.select(ShareLink).where(ShareLink.token_hash == token_digest(token))
-        ).scalar_one_or_none()
+    link = links.link_for_token(token)
     if link is None:
         g.share_token_missed = True  # counted by GUESS_LIMIT
         abort(404)
     if link.status() != "active":
-        abort(_gone(link))
+        reason = "was revoked by the patient" if link.status() == "revoked" else "has expired"
+        abort(Response(render_template("share/gone.html", reason=reason), status=410))
     return link
-
-
-def _gone(link: ShareLink) -> Response:
-    reason = "was revoked by the patient" if link.status() == "revoked" else "has expired"
-    response = Response(render_template("share/gone.html", reason=reason), status=410)
-    return response
 
 
 @bp.after_request
@@ -157,88 +131,55 @@ def public_view_headers(response: Response) -> Response:
 @bp.get("/s/<token>")
 @limiter.limit(GUESS_LIMIT, deduct_when=_misses_only)
 def public_view(token: str):
-    link = _link_for(token)
-    _log_visit(link)
-    context = shared_content(link)
-    timeline = _timeline_for(link)
-    area = request.args.get("area") if request.args.get("area") in AREAS else None
-    area = area or timeline.measure_area
-    left, right = timeline.default_pair(area) or (None, None)
-    left = timeline.choose_photo(area, request.args.get("a"), date_arg("a_date")) or left
-    right = timeline.choose_photo(area, request.args.get("b"), date_arg("b_date")) or right
+    link = _live_link(token)
+    page = public.visit(link, coarse_device(request.user_agent.string), _picks())
+    timeline = page.shared.timeline
     return render_template(
         "share/view.html",
         link=link,
         token=token,
+        patient=link.user,
         timeline=timeline,
+        sessions=timeline.sessions,
+        calendar=timeline.calendar,
+        days=page.shared.days,
         photo_url=photo_url_builder("share.public_photo", token=token),
-        area=area,
-        candidates=timeline.photos_by_area.get(area or "", []),
-        left=left,
-        right=right,
-        **context,
+        area=page.area,
+        candidates=page.candidates,
+        left=page.left,
+        right=page.right,
     )
 
 
-def _timeline_for(link: ShareLink):
-    return build_timeline(
-        link.user,
-        date_from=link.date_from,
-        date_to=link.date_to,
-        include_photos=link.include_photos,
+def _picks() -> public.Picks:
+    area = request.args.get("area")
+    return public.Picks(
         metric=request.args.get("metric", "redness"),
-        measure_area=request.args.get("area") if request.args.get("area") in AREAS else None,
+        area=area if area in AREAS else None,
+        a=request.args.get("a"),
+        a_date=date_arg("a_date"),
+        b=request.args.get("b"),
+        b_date=date_arg("b_date"),
     )
 
 
 @bp.get("/s/<token>/photos/<photo_uuid>/<rendition>.jpg")
 @limiter.limit(GUESS_LIMIT, deduct_when=_misses_only)
 def public_photo(token: str, photo_uuid: str, rendition: str):
-    link = _link_for(token)
-    if not link.include_photos or rendition not in RENDITIONS:
+    link = _live_link(token)
+    photo = links.shared_photo(link, photo_uuid) if rendition in RENDITIONS else None
+    if photo is None:
         abort(404)
-    photo = db.session.execute(
-        db.select(Photo)
-        .join(Entry, Photo.entry_id == Entry.id)
-        .where(
-            Photo.uuid == photo_uuid,
-            Photo.user_id == link.user_id,
-            Photo.deleted_at.is_(None),
-            Entry.deleted_at.is_(None),
-        )
-    ).scalar_one_or_none()
-    if photo is None or not sharing.in_scope(link, photo.entry.date):
-        abort(404)
-    response = photo_response(current_app.extensions["photo_store"], photo, rendition)
-    return response
+    return photo_response(current_app.extensions["photo_store"], photo, rendition)
 
 
 @bp.get("/s/<token>/report.pdf")
 @limiter.limit(GUESS_LIMIT, deduct_when=_misses_only)
 def public_report(token: str):
-    from .report import build_report_pdf
-
-    link = _link_for(token)
-    context = shared_content(link)
-    timeline = _timeline_for(link)
-    charts = []
-    if timeline.sessions:
-        charts = [
-            ("Recovery after each session", timeline.recovery_chart("pdf-recovery")),
-            ("Across the series", timeline.series_chart("pdf-series")),
-        ]
-    pdf = build_report_pdf(
-        link=link,
-        store=current_app.extensions["photo_store"],
-        charts=charts,
-        summary=" ".join(timeline.summary),
-        **context,
-    )
-    today = utcnow().date().isoformat()
-    response = Response(pdf, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = _attachment(
-        f"Skinlog report - {link.user.display_name} - {today}.pdf"
-    )
+    link = _live_link(token)
+    report = public.report(link, current_app.extensions["photo_store"])
+    response = Response(report.data, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = _attachment(report.filename)
     return response
 
 
@@ -250,50 +191,6 @@ def _attachment(filename: str) -> str:
     ascii_name = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode()
     ascii_name = ascii_name.replace('"', "'").replace("\\", "_")
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
-
-
-def _log_visit(link: ShareLink) -> None:
-    """One row per visit: a reload by the same kind of client within the window is not new."""
-    client = coarse_device(request.user_agent.string)
-    recent = db.session.execute(
-        db.select(ShareView.id).where(
-            ShareView.share_link_id == link.id,
-            ShareView.client == client,
-            ShareView.viewed_at > utcnow() - sharing.VISIT_WINDOW,
-        )
-    ).first()
-    if recent is None:
-        db.session.add(ShareView(share_link_id=link.id, client=client))
-        db.session.commit()
-
-
-def shared_content(link: ShareLink) -> dict:
-    """What a link shows: sessions, entries and photos within its scope."""
-    sessions = list(
-        db.session.execute(
-            db.select(TreatmentSession)
-            .where(TreatmentSession.user_id == link.user_id, TreatmentSession.deleted_at.is_(None))
-            .order_by(TreatmentSession.date)
-        ).scalars()
-    )
-    query = (
-        db.select(Entry)
-        .where(Entry.user_id == link.user_id, Entry.deleted_at.is_(None))
-        .order_by(Entry.date)
-    )
-    if link.date_from is not None:
-        query = query.where(Entry.date >= link.date_from)
-    if link.date_to is not None:
-        query = query.where(Entry.date <= link.date_to)
-    if link.include_photos:
-        query = query.options(selectinload(Entry.photos))
-    entries = list(db.session.execute(query).scalars())
-    return {
-        "patient": link.user,
-        "sessions": [s for s in sessions if sharing.in_scope(link, s.date)],
-        "calendar": SessionCalendar([s.date for s in sessions]),
-        "entries": entries,
-    }
 
 
 @bp.get("/robots.txt")
