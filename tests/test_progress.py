@@ -57,6 +57,7 @@ from webapp.progress import (  # noqa: E402
     key_photos,
     nearest_day,
     recovery_curves,
+    runs,
     series_rows,
     summary_lines,
 )
@@ -92,7 +93,7 @@ def test_days_without_entries_or_ratings_are_gaps_not_zeros():
     ]
     (curve,) = recovery_curves(cycles([S1]), records, "redness")
     assert curve.points == ((0, 8.0), (1, 6.0), (5, 1.0))
-    assert curve.runs() == [[(0, 8.0), (1, 6.0)], [(5, 1.0)]]
+    assert runs(curve.points) == [[(0, 8.0), (1, 6.0)], [(5, 1.0)]]
     assert curve.value_on(2) is None and curve.value_on(5) == 1.0
 
 
@@ -210,7 +211,7 @@ def test_no_summary_with_a_single_session():
 
 
 def photo(uuid: str, d: date, session: int | None, days: int | None) -> PhotoItem:
-    return PhotoItem(uuid, "left_cheek", d, session, days, 100, 100, "key-" + uuid)
+    return PhotoItem(uuid, "left_cheek", d, session, days, 100, 100)
 
 
 def test_compare_defaults_to_the_same_day_after_the_first_and_the_latest_session():

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-from .progress import CYCLE_MAX_DAYS, Curve, Metric
+from .progress import CYCLE_MAX_DAYS, METRICS, Curve, Metric, SeriesRow, runs
 
 # Okabe-Ito colours (distinguishable with the common colour-vision deficiencies), then dashed.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#1f1a1c", "#8c564b")
@@ -111,27 +111,17 @@ def _axes(frame: _Frame, x_ticks, x_labels, y_ticks, y_label: str, x_label: str)
     return parts
 
 
-def _path(points: Sequence[tuple[float, float]], frame: _Frame, runs: bool = True) -> str:
+def _path(points: Sequence[tuple[float, float]], frame: _Frame) -> str:
     """Line segments through consecutive points; an isolated point becomes a dot."""
     commands = []
     to_x, to_y = frame.x, frame.y
-    for run in _split(points) if runs else [list(points)]:
+    for run in runs(points):
         first_x, first_y = run[0]
         commands.append(f"M{_num(to_x(first_x))} {_num(to_y(first_y))}")
         if len(run) == 1:
             commands.append("h0.01")  # drawn as a dot by the round line cap
         commands.extend(f"L{_num(to_x(x))} {_num(to_y(y))}" for x, y in run[1:])
     return "".join(commands)
-
-
-def _split(points: Sequence[tuple[float, float]]) -> list[list[tuple[float, float]]]:
-    runs: list[list[tuple[float, float]]] = []
-    for point in points:
-        if runs and point[0] == runs[-1][-1][0] + 1:
-            runs[-1].append(point)
-        else:
-            runs.append([point])
-    return runs
 
 
 LEGEND_CHAR_WIDTH = 6.2  # an 11 px sans-serif character, generously: labels must not overlap
@@ -177,7 +167,6 @@ def recovery_chart_svg(
     chart_id: str = "recovery",
     width: int = 360,
     height: int = 230,
-    max_day: int | None = None,
 ) -> Markup:
     """One line per session: `metric` against days since that session, with a legend."""
     values = [value for curve in curves for _, value in curve.points]
@@ -186,7 +175,7 @@ def recovery_chart_svg(
         y_step = 1.0 if y_high - y_low <= 5 else 2.0
     else:
         y_low, y_high, y_step = nice_range(values)
-    last_day = max_day or max((curve.last_day for curve in curves), default=28)
+    last_day = max((curve.last_day for curve in curves), default=28)
     last_day = max(7, min(CYCLE_MAX_DAYS, last_day))
     x_ticks = list(range(0, last_day + 1, 7))
     if last_day - x_ticks[-1] >= 3:
@@ -295,3 +284,25 @@ def series_chart_svg(
     )
     total = height + legend_height + (6 if legend_height else 0)
     return _svg(width, total, chart_id, title, desc, body, "series-chart")
+
+
+def severity_chart_svg(
+    rows: Sequence[SeriesRow], metrics: Sequence[str], *, chart_id: str = "series"
+) -> Markup:
+    """`metrics` (PIE and PIH severity, those the patient tracks) near day 28 of each cycle."""
+    lines = [
+        ChartSeries(
+            METRICS[key].label,
+            [value.value if (value := row.matched.get(key)) else None for row in rows],
+        )
+        for key in metrics
+    ]
+    return series_chart_svg(
+        [row.number for row in rows],
+        lines,
+        low=0,
+        high=4,
+        axis_label="Severity near day 28, 0 clear – 4 severe",
+        title="PIE and PIH severity near day 28 of each cycle",
+        chart_id=chart_id,
+    )

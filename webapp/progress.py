@@ -108,21 +108,22 @@ class Curve:
     last_day: int
     points: tuple[tuple[int, float], ...]  # (day since session, value), logged days only
 
-    def runs(self) -> list[list[tuple[int, float]]]:
-        """The points split where a day is missing: a gap is drawn as a gap, never as zero."""
-        runs: list[list[tuple[int, float]]] = []
-        for point in self.points:
-            if runs and point[0] == runs[-1][-1][0] + 1:
-                runs[-1].append(point)
-            else:
-                runs.append([point])
-        return runs
-
     def value_on(self, day: int) -> float | None:
         for point_day, value in self.points:
             if point_day == day:
                 return value
         return None
+
+
+def runs(points: Sequence[tuple[float, float]]) -> list[list[tuple[float, float]]]:
+    """`points` (by x) split where an x is missing: a gap is drawn as a gap, never as zero."""
+    split: list[list[tuple[float, float]]] = []
+    for point in points:
+        if split and point[0] == split[-1][-1][0] + 1:
+            split[-1].append(point)
+        else:
+            split.append([point])
+    return split
 
 
 def cycles(session_dates: Sequence[date], today: date | None = None) -> list[Cycle]:
@@ -361,7 +362,6 @@ class PhotoItem(NamedTuple):
     days_since_session: int | None
     width: int
     height: int
-    storage_key: str
     lab_a: float | None = None  # the measured colour the views show (the region page reads
     ita_deg: float | None = None  # the photo itself for L*, b* and the region)
 
@@ -373,9 +373,6 @@ class PhotoItem(NamedTuple):
     def short_label(self) -> str:
         """'day 3' after a session, 'before' the first one."""
         return "before" if self.session_number is None else f"day {self.days_since_session}"
-
-    def rendition_key(self, rendition: str) -> str:
-        return f"{self.storage_key}/{rendition}.jpg"
 
 
 def key_photos(items: Sequence[PhotoItem], key_days: Sequence[int] = KEY_DAYS) -> list[PhotoItem]:

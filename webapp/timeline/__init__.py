@@ -5,7 +5,8 @@ Other features (the shared view, the PDF report) import `build_timeline` from he
 
 from flask import Blueprint
 
-from .service import Timeline, build_timeline
+from .service import build_timeline
+from .view import Timeline
 
 bp = Blueprint("timeline", __name__)
 

@@ -10,12 +10,16 @@ from __future__ import annotations
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from .. import imaging, records
-from ..models import Photo
+from .. import charts, imaging
 from ..responses import date_arg, photo_url_builder
 from ..vocabulary import AREAS
-from . import bp
-from .service import build_timeline, remeasure_photo
+from . import bp, region
+from .service import build_timeline
+from .view import PhotoPick
+
+# The timeline's partials draw their charts with these (the shared view renders them too).
+bp.add_app_template_global(charts.recovery_chart_svg)
+bp.add_app_template_global(charts.severity_chart_svg)
 
 
 @bp.before_request
@@ -33,12 +37,9 @@ def _area_arg() -> str | None:
     return area if area in AREAS else None
 
 
-def _timeline(**options):
+def _timeline():
     return build_timeline(
-        current_user,
-        metric=request.args.get("metric", "redness"),
-        measure_area=_area_arg(),
-        **options,
+        current_user, metric=request.args.get("metric", "redness"), measure_area=_area_arg()
     )
 
 
@@ -79,42 +80,35 @@ class _Placeholder:
 @bp.get("/compare")
 def compare():
     timeline = _timeline()
-    area = _area_arg() or timeline.measure_area
-    candidates = timeline.photos_by_area.get(area or "", [])
-    left = right = None
-    pair = timeline.default_pair(area)
-    if pair:
-        left, right = pair
-    left = _chosen(timeline, area, "a") or left
-    right = _chosen(timeline, area, "b") or right
+    comparison = timeline.compare(_area_arg(), _pick("a"), _pick("b"))
     return render_template(
         "timeline/compare.html",
         timeline=timeline,
-        area=area,
-        candidates=candidates,
-        left=left,
-        right=right,
+        area=comparison.area,
+        candidates=comparison.candidates,
+        left=comparison.left,
+        right=comparison.right,
         photo_url=photo_url_function(),
         region_url=lambda photo: url_for("timeline.photo_region", photo_uuid=photo.uuid),
     )
 
 
-def _chosen(timeline, area: str | None, name: str):
-    """The photo picked as `name` ("a" or "b") in the query string, if any."""
-    return timeline.choose_photo(area, request.args.get(name), date_arg(f"{name}_date"))
+def _pick(name: str) -> PhotoPick:
+    """The photo picked as `name` ("a" or "b") in the query string: by id, else by date."""
+    return request.args.get(name), date_arg(f"{name}_date")
 
 
 @bp.route("/photos/<photo_uuid>/region", methods=["GET", "POST"])
 def photo_region(photo_uuid: str):
     """Choose the region whose colour is measured; the metrics are recomputed from the photo."""
-    photo = records.owned(Photo, current_user, photo_uuid)
-    if photo is None or photo.entry.deleted_at is not None:
+    photo = region.live_photo(current_user, photo_uuid)
+    if photo is None:
         abort(404)
     error = None
     if request.method == "POST":
         try:
-            region = None if "reset" in request.form else _region_from_form(request.form)
-            remeasure_photo(photo, region, current_app.extensions["photo_store"])
+            box = None if "reset" in request.form else _region_from_form(request.form)
+            region.remeasure_photo(photo, box, current_app.extensions["photo_store"])
         except ValueError as invalid:
             error = str(invalid)
         except (KeyError, imaging.ImageRejected):
@@ -122,15 +116,15 @@ def photo_region(photo_uuid: str):
         else:
             flash("Measured again (indicative: depends on the light).", "success")
             return redirect(url_for("timeline.photo_region", photo_uuid=photo.uuid))
-    region = photo.region or list(imaging.DEFAULT_REGION)
-    values = [round(value * 100, 1) for value in region]
+    shown = photo.region or list(imaging.DEFAULT_REGION)
+    values = [round(value * 100, 1) for value in shown]
     if error:
         values = [request.form.get(name, "") for name in ("left", "top", "right", "bottom")]
     return render_template(
         "timeline/region.html",
         photo=photo,
         entry=photo.entry,
-        region=region,
+        region=shown,
         values=values,
         error=error,
         photo_url=photo_url_function(),

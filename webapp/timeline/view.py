@@ -1,0 +1,204 @@
+"""What the timeline views show, as plain data: no ORM objects, so a template cannot trigger a lazy
+load, and no markup (the templates under templates/timeline/ and charts.py draw it).
+
+`Timeline.to_dict` is the JSON of /timeline/data.json.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from markupsafe import Markup
+
+from .. import charts, progress
+from ..progress import Curve, Metric, PhotoItem, SeriesRow
+from ..vocabulary import tracks_pie, tracks_pih
+from .align import SessionInfo
+
+# A photo picked in the compare view: by id (links), else the one nearest a date (the form).
+PhotoPick = tuple[str | None, date | None]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    area: str | None
+    candidates: list[PhotoItem]  # that area's photos, oldest first
+    left: PhotoItem | None
+    right: PhotoItem | None
+
+
+@dataclass
+class Timeline:
+    metric: Metric
+    metrics: list[Metric]  # the metrics this timeline can show
+    track: str
+    today: date
+    date_from: date | None
+    date_to: date | None
+    sessions: list[SessionInfo]
+    curves: list[Curve]
+    series: list[SeriesRow]
+    summary: list[str]
+    entry_count: int
+    include_photos: bool
+    measure_area: str | None  # the area whose photos give the measured metrics
+    photos_by_area: dict[str, list[PhotoItem]] = field(default_factory=dict)
+    _strips: dict[str, list[PhotoItem]] = field(default_factory=dict, repr=False)
+
+    @property
+    def has_data(self) -> bool:
+        return bool(self.sessions or self.entry_count)
+
+    @property
+    def photo_count(self) -> int:
+        return sum(len(items) for items in self.photos_by_area.values())
+
+    @property
+    def session_dates(self) -> dict[int, date]:
+        """The date of each session shown, by number (the photo strips' markers)."""
+        return {session.number: session.date for session in self.sessions}
+
+    def strip(self, area: str) -> list[PhotoItem]:
+        """The short photo strip of an area: baseline, then key days of every cycle."""
+        if area not in self._strips:
+            self._strips[area] = progress.key_photos(self.photos_by_area.get(area, []))
+        return self._strips[area]
+
+    def default_pair(self, area: str | None = None) -> tuple[PhotoItem, PhotoItem] | None:
+        """The photos the compare view opens with: `area`, else the most photographed area."""
+        area = area or self.measure_area
+        if area is None:
+            return None
+        return progress.default_pair(self.photos_by_area.get(area, []))
+
+    def choose_photo(
+        self, area: str | None, photo_uuid: str | None, near: date | None
+    ) -> PhotoItem | None:
+        """A photo of `area` picked by id (links), else the one nearest a date (the form)."""
+        candidates = self.photos_by_area.get(area or "", [])
+        for item in candidates:
+            if item.uuid == photo_uuid:
+                return item
+        if near is None or not candidates:
+            return None
+        return min(candidates, key=lambda item: (abs((item.date - near).days), item.date))
+
+    def compare(self, area: str | None, first: PhotoPick, second: PhotoPick) -> Comparison:
+        """Two photos of `area` (else the measured area) side by side: the ones picked, else the
+        default pair (progress.default_pair)."""
+        area = area or self.measure_area
+        left, right = self.default_pair(area) or (None, None)
+        return Comparison(
+            area,
+            self.photos_by_area.get(area or "", []),
+            self.choose_photo(area, *first) or left,
+            self.choose_photo(area, *second) or right,
+        )
+
+    @property
+    def severity_metrics(self) -> list[str]:
+        keys = []
+        if tracks_pie(self.track):
+            keys.append("pie_severity")
+        if tracks_pih(self.track):
+            keys.append("pih_severity")
+        return keys
+
+    def recovery_chart(self, chart_id: str = "recovery") -> Markup:
+        """Kept for the PDF report (webapp/sharing) until it calls charts directly."""
+        return charts.recovery_chart_svg(self.curves, self.metric, chart_id=chart_id)
+
+    def series_chart(self, chart_id: str = "series") -> Markup:
+        """Kept for the PDF report (webapp/sharing) until it calls charts directly."""
+        return charts.severity_chart_svg(self.series, self.severity_metrics, chart_id=chart_id)
+
+    def curve_table(self) -> list[tuple[int, list[str]]]:
+        """The recovery curves as rows (day, value per session, formatted; "" for no entry):
+        the charts' data table. Formatted here: 43 days x 12 sessions are 500 cells."""
+        decimals = self.metric.decimals
+        by_session = [
+            {day: f"{value:.{decimals}f}" for day, value in curve.points} for curve in self.curves
+        ]
+        days = sorted({day for points in by_session for day in points})
+        return [(day, [points.get(day, "") for points in by_session]) for day in days]
+
+    def to_dict(self, *, all_photos: bool = False) -> dict[str, Any]:
+        """The JSON shape of /timeline/data.json, compact: a two-year history has ~1,500 photos.
+
+        `photos` maps an area to columns, one entry per photo, oldest first (the shape a chart
+        library such as uPlot takes, and no brackets or keys repeated per photo):
+        `id` (the photo's uuid: `photo_url` with {id} and {rendition} filled in is its image),
+        `date_offset` (days after `photos_from`, the first photo's date), `session` and `day`
+        (the session it follows and days since; null before the first session), `a` (a*,
+        1 decimal) and `ita` (ITA°, whole degrees); a* and ITA° are null when not measured.
+        Numbers are written as integers when they are whole (8, not 8.0).
+        """
+        chosen = {
+            area: items if all_photos else self.strip(area)
+            for area, items in self.photos_by_area.items()
+        }
+        first = min((items[0].date for items in chosen.values() if items), default=None)
+        photos = {area: _photo_columns(items, first) for area, items in chosen.items() if first}
+        return {
+            "metric": self.metric.key,
+            "metrics": [metric.key for metric in self.metrics],
+            "indicative": "Measured colour depends on the light; compare like with like.",
+            "date_from": self.date_from.isoformat() if self.date_from else None,
+            "date_to": self.date_to.isoformat() if self.date_to else None,
+            "sessions": [
+                {
+                    "number": s.number,
+                    "id": s.uuid,
+                    "date": s.date.isoformat(),
+                    "last_day": s.last_day,
+                }
+                for s in self.sessions
+            ],
+            "curves": [
+                {"session": curve.number, "points": [[d, _num(v, 2)] for d, v in curve.points]}
+                for curve in self.curves
+            ],
+            "series": [_row_dict(row) for row in self.series],
+            "summary": self.summary,
+            "entry_count": self.entry_count,
+            "measure_area": self.measure_area,
+            "photo_count": self.photo_count,
+            "photos_from": first.isoformat() if first else None,
+            "photos": photos,
+        }
+
+
+def _photo_columns(items: list[PhotoItem], first: date) -> dict[str, list[Any]]:
+    return {
+        "id": [item.uuid for item in items],
+        "date_offset": [(item.date - first).days for item in items],
+        "session": [item.session_number for item in items],
+        "day": [item.days_since_session for item in items],
+        "a": [_num(item.lab_a, 1) for item in items],
+        "ita": [_num(item.ita_deg, 0) for item in items],
+    }
+
+
+def _num(value: float | None, digits: int) -> float | int | None:
+    """`value` rounded to `digits`, as an int when whole: JSON's 8 is 8.0, two bytes shorter."""
+    if value is None:
+        return None
+    rounded = round(value, digits)
+    return int(rounded) if rounded == int(rounded) else rounded
+
+
+def _day_value(value: progress.DayValue | None) -> list[float] | None:
+    return None if value is None else [value.day, _num(value.value, 2)]
+
+
+def _row_dict(row: SeriesRow) -> dict[str, Any]:
+    return {
+        "session": row.number,
+        "date": row.session_date.isoformat(),
+        "baseline_redness": row.baseline_redness,
+        "peak_redness": _day_value(row.peak_redness),
+        "days_to_baseline": row.days_to_baseline,
+        "matched": {key: _day_value(value) for key, value in row.matched.items()},
+    }
