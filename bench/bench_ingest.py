@@ -57,7 +57,10 @@ WIDTH, HEIGHT = 4000, 3000
 # /proc/self/clear_refs, so import-time peaks do not hide the run's own peak.
 _CHILD = """
 import gc, importlib.util, io, json, resource, sys
-spec = importlib.util.spec_from_file_location("imaging", sys.argv[1] + "/webapp/imaging.py")
+package = sys.argv[1] + "/webapp/imaging"
+spec = importlib.util.spec_from_file_location(
+    "imaging", package + "/__init__.py", submodule_search_locations=[package]
+)
 imaging = sys.modules["imaging"] = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(imaging)
 from PIL import Image

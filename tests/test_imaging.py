@@ -204,7 +204,8 @@ def test_twelve_megapixel_jpeg_decodes_at_half_scale_to_2000_1280_320():
 
 
 def test_twelve_megapixel_jpeg_is_exactly_2048_when_draft_slack_is_off(monkeypatch):
-    monkeypatch.setattr(imaging, "JPEG_DRAFT_MIN_FRACTION", 1.0)
+    # ingest_photo reads the fraction where it is defined, not the package's re-export.
+    monkeypatch.setattr(imaging.ingest, "JPEG_DRAFT_MIN_FRACTION", 1.0)
     photo = ingest_photo(make_photo(4000, 3000, pattern=False))
     assert (photo.width, photo.height) == (2048, 1536)
 

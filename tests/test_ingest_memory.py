@@ -39,13 +39,16 @@ REFUSAL_BUDGET = 30 * 10**6  # refusing from the header costs no pixels
 SIDE = 7071  # 7071 x 7071 = 49,999,041 pixels: the largest square under the 50 MP limit
 
 # Runs one call in a fresh interpreter and prints its outcome and the growth of VmHWM across it.
-# imaging.py is loaded on its own (it imports no Flask), so the baseline is small. The kernel
-# lets a child inherit ru_maxrss across fork+exec, so the child reads VmHWM of its own address
-# space and resets it first via /proc/self/clear_refs; where that is not allowed the figure only
-# grows by the interpreter's start-up, never shrinks.
+# The imaging package is loaded on its own (it imports no Flask), so the baseline is small. The
+# kernel lets a child inherit ru_maxrss across fork+exec, so the child reads VmHWM of its own
+# address space and resets it first via /proc/self/clear_refs; where that is not allowed the
+# figure only grows by the interpreter's start-up, never shrinks.
 _CHILD = """
 import gc, importlib.util, json, sys
-spec = importlib.util.spec_from_file_location("imaging", sys.argv[1] + "/webapp/imaging.py")
+package = sys.argv[1] + "/webapp/imaging"
+spec = importlib.util.spec_from_file_location(
+    "imaging", package + "/__init__.py", submodule_search_locations=[package]
+)
 imaging = sys.modules["imaging"] = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(imaging)
 
@@ -79,7 +82,10 @@ print(json.dumps(outcome))
 # over, and prints how much bigger the process stays afterwards (VmRSS).
 _THREADS_CHILD = """
 import importlib.util, sys, threading
-spec = importlib.util.spec_from_file_location("imaging", sys.argv[1] + "/webapp/imaging.py")
+package = sys.argv[1] + "/webapp/imaging"
+spec = importlib.util.spec_from_file_location(
+    "imaging", package + "/__init__.py", submodule_search_locations=[package]
+)
 imaging = sys.modules["imaging"] = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(imaging)
 

@@ -1,0 +1,79 @@
+"""Photo ingest: validate an upload, orient it, strip its metadata, make renditions, measure colour.
+
+Every photo a patient uploads passes through `ingest_photo` before anything is stored. The upload is
+untrusted: it may be a renamed PDF, a truncated transfer, a decompression bomb, or a phone photo
+that carries the patient's home (GPS) in its EXIF. So this package
+
+* identifies the format from the bytes alone (never a file name or a declared content type) and
+  accepts only JPEG, PNG, WebP and HEIC/HEIF;
+* refuses oversize uploads before opening them and oversize images from their header, before a
+  single pixel is decoded: too many pixels, or more memory than MAX_DECODE_BYTES to decode them
+  (a 95 KB 16-bit PNG can hold 49 MP; a progressive CMYK JPEG needs 8 bytes a pixel);
+* turns every decoder failure into `ImageRejected`, so the web layer answers 4xx, never 500;
+* converts pixels tagged with another ICC profile (an iPhone's Display P3) to sRGB, applies the
+  EXIF orientation, then rebuilds the pixels into a fresh image and re-encodes it as JPEG, so no
+  EXIF, GPS, XMP, ICC profile, comment or bytes appended after the image survive;
+* measures indicative colour (CIELAB, ITA°) of the central region, the basis of the redness and
+  pigmentation curves.
+
+It imports nothing from Flask so it can be tested directly and reused from command-line tools.
+Callers use only the names below; the modules behind them, each depending only on those above it:
+
+* `decoding`: limits, sniffing, opening an upload lazily, pricing its decode from the header;
+* `pixels`: decoding to 8-bit sRGB a strip at a time (ICC, 16-bit, transparency), EXIF
+  orientation and capture time, giving a big decode's memory back;
+* `colour`: CIELAB, ITA°, regions, `colour_metrics`;
+* `ingest`: `ingest_photo`, the renditions and their encoding.
+
+Speed: a 12 MP JPEG is decoded at half scale in the DCT domain (`Image.draft`) and never exists
+at full size in memory; each smaller rendition is made from the one above it, and colour is
+measured on the thumb. An ingest costs about 1.3 plain full-size decodes of the same file, where
+the obvious pipeline costs eleven (bench/bench_ingest.py). The half-scale decode alone is 0.6-0.7
+of that decode: the entropy decoding cannot be scaled away. JPEG scaling only halves, so the
+"full" rendition of a 4000 px wide photo is 2000 px, not 2048: see `JPEG_DRAFT_MIN_FRACTION`.
+
+Memory: one ingest peaks under 300 MB above the worker's resting size for any file it accepts
+(tests/test_ingest_memory.py measures the worst kinds at the pixel limit). Besides the decoder's
+own pixels, no full-size copy exists: other formats are turned into 8-bit sRGB and box-reduced a
+strip at a time, and HEIC pixels are read straight from libheif's buffer. No float array is
+ever made of more than the 256 px analysis copy.
+"""
+
+from .colour import (
+    DEFAULT_REGION,
+    ColourMetrics,
+    Region,
+    colour_metrics,
+    ita_degrees,
+    srgb_to_lab,
+    validate_region,
+)
+from .decoding import MAX_DECODE_BYTES, MAX_PIXELS, MAX_UPLOAD_BYTES, ImageRejected
+from .ingest import (
+    CONTENT_TYPE,
+    JPEG_DRAFT_MIN_FRACTION,
+    RENDITION_SIZES,
+    IngestedPhoto,
+    Rendition,
+    ingest_photo,
+)
+
+__all__ = [
+    "CONTENT_TYPE",
+    "DEFAULT_REGION",
+    "JPEG_DRAFT_MIN_FRACTION",
+    "MAX_DECODE_BYTES",
+    "MAX_PIXELS",
+    "MAX_UPLOAD_BYTES",
+    "RENDITION_SIZES",
+    "ColourMetrics",
+    "ImageRejected",
+    "IngestedPhoto",
+    "Region",
+    "Rendition",
+    "colour_metrics",
+    "ingest_photo",
+    "ita_degrees",
+    "srgb_to_lab",
+    "validate_region",
+]

@@ -1,0 +1,189 @@
+"""Indicative colour of skin in a photo: mean CIELAB (D65) of a region and its ITA°.
+
+The basis of the redness (a*) and pigmentation (L*, ITA°) curves. The numbers depend on the light
+the photo was taken in; docs/domain.md says what they can and cannot show.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from .pixels import (
+    GIVE_BACK_AFTER_BYTES,
+    apply_orientation,
+    decode_upload,
+    give_back_freed_memory,
+    srgb_reduced,
+)
+
+Region = tuple[float, float, float, float]  # (left, top, right, bottom), fractions of width/height
+DEFAULT_REGION: Region = (0.25, 0.25, 0.75, 0.75)  # central area: the face, not the background
+
+# Colour is measured on a copy at most this long (box-averaged): plenty for a regional mean and
+# cheap to convert to CIELAB.
+ANALYSIS_LONG_SIDE = 256
+
+
+@dataclass(frozen=True)
+class ColourMetrics:
+    """Mean CIELAB (D65) of a region and its Individual Typology Angle.
+
+    Indicative only: the numbers depend on the light the photo was taken in. a* tracks redness
+    (PIE); L* and ITA° track lightness/pigmentation (PIH; a lower ITA° is darker/browner).
+    """
+
+    l_star: float
+    a_star: float
+    b_star: float
+    ita_deg: float
+
+    def as_dict(self) -> dict[str, float]:
+        """The JSON shape the API and templates use, rounded to 2 dp (more is noise)."""
+        return {
+            "L": round(self.l_star, 2),
+            "a": round(self.a_star, 2),
+            "b": round(self.b_star, 2),
+            "ita": round(self.ita_deg, 2),
+        }
+
+
+# sRGB (IEC 61966-2-1) linear RGB -> CIE XYZ, D65 white.
+_SRGB_TO_XYZ = np.array(
+    [
+        [0.4124564, 0.3575761, 0.1804375],
+        [0.2126729, 0.7151522, 0.0721750],
+        [0.0193339, 0.1191920, 0.9503041],
+    ]
+)
+_D65_WHITE = np.array([0.95047, 1.0, 1.08883])
+_LAB_EPSILON = (6 / 29) ** 3
+_LAB_KAPPA_SLOPE = 1 / (3 * (6 / 29) ** 2)
+
+
+def _srgb_decode(values: np.ndarray) -> np.ndarray:
+    """sRGB transfer function inverse: encoded 0..1 -> linear light 0..1."""
+    return np.where(values <= 0.04045, values / 12.92, ((values + 0.055) / 1.055) ** 2.4)
+
+
+# All 256 8-bit codes, decoded once: an uint8 image is then linearised by a table look-up.
+_SRGB_LINEAR_LUT = _srgb_decode(np.arange(256, dtype=np.float64) / 255.0)
+
+
+def srgb_to_lab(rgb: np.ndarray) -> np.ndarray:
+    """CIELAB (D65) of sRGB values: (..., 3) uint8 or float 0..255 -> (..., 3) float L*, a*, b*.
+
+    sRGB -> linear (IEC 61966-2-1) -> XYZ (D65 matrix) -> CIELAB with Xn=0.95047, Yn=1.0,
+    Zn=1.08883. Float input outside 0..255 is clipped.
+    """
+    array = np.asarray(rgb)
+    if array.shape[-1:] != (3,):
+        msg = f"expected an array of RGB triples (..., 3), got shape {array.shape}"
+        raise ValueError(msg)
+    if array.dtype == np.uint8:
+        linear = _SRGB_LINEAR_LUT[array]
+    else:
+        linear = _srgb_decode(np.clip(array.astype(np.float64), 0.0, 255.0) / 255.0)
+    xyz = linear @ _SRGB_TO_XYZ.T / _D65_WHITE
+    f = np.where(xyz > _LAB_EPSILON, np.cbrt(xyz), xyz * _LAB_KAPPA_SLOPE + 4 / 29)
+    lab = np.empty_like(f)
+    lab[..., 0] = 116.0 * f[..., 1] - 16.0
+    lab[..., 1] = 500.0 * (f[..., 0] - f[..., 1])
+    lab[..., 2] = 200.0 * (f[..., 1] - f[..., 2])
+    return lab
+
+
+def ita_degrees(l_star: float, b_star: float) -> float:
+    """Individual Typology Angle: ITA° = atan((L* - 50) / b*) * 180 / pi.
+
+    Written as atan2(L* - 50, b*), which is the same for b* > 0 (all real skin) and stays defined
+    and continuous at b* = 0 (+-90°, or 0° when L* = 50 too) instead of dividing by zero.
+    """
+    return math.degrees(math.atan2(l_star - 50.0, b_star))
+
+
+def validate_region(region: object) -> Region:
+    """A (left, top, right, bottom) region as fractions 0..1, or ValueError saying what is wrong.
+
+    Accepts any sequence of four numbers (a JSON list from the client, a tuple from code).
+    """
+    if isinstance(region, (str, bytes)) or not isinstance(region, Sequence):
+        msg = "A region must be four numbers: left, top, right, bottom."
+        raise ValueError(msg)
+    if len(region) != 4:
+        msg = f"A region must be four numbers (left, top, right, bottom), got {len(region)}."
+        raise ValueError(msg)
+    values: list[float] = []
+    for value in region:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            msg = "A region must be four numbers: left, top, right, bottom."
+            raise ValueError(msg)
+        number = float(value)
+        if not math.isfinite(number) or not 0.0 <= number <= 1.0:
+            msg = "Region coordinates are fractions of the photo and must lie between 0 and 1."
+            raise ValueError(msg)
+        values.append(number)
+    left, top, right, bottom = values
+    if not left < right:
+        msg = "A region's left edge must be left of its right edge."
+        raise ValueError(msg)
+    if not top < bottom:
+        msg = "A region's top edge must be above its bottom edge."
+        raise ValueError(msg)
+    return left, top, right, bottom
+
+
+def colour_metrics(image: Image.Image | bytes, region: Region | None = None) -> ColourMetrics:
+    """Mean CIELAB (D65) and ITA° of `region` (default: the central DEFAULT_REGION).
+
+    `image` is a Pillow image (measured as is) or encoded bytes, which are checked and decoded like
+    an upload, with their EXIF orientation applied, so region fractions refer to the photo as the
+    patient sees it. Raises ImageRejected for bad bytes and ValueError for a bad region.
+
+    Method: the image is box-averaged down to at most ANALYSIS_LONG_SIDE px (for a JPEG directly by
+    the decoder), each pixel of the region is converted to Lab, and the Lab values are averaged.
+    That is the mean Lab of the pixels, not the Lab of the mean RGB (which would be biased by the
+    non-linear sRGB curve); only the box average inside each small block happens in sRGB.
+    """
+    box = validate_region(DEFAULT_REGION if region is None else region)
+    if isinstance(image, (bytes, bytearray, memoryview)):
+        small = _analysis_copy_from_bytes(bytes(image))
+    else:
+        small = srgb_reduced(image, _analysis_factor(max(image.size)), None)
+    left, top, right, bottom = box
+    x0, x1 = _pixel_span(left, right, small.width)
+    y0, y1 = _pixel_span(top, bottom, small.height)
+    pixels = np.asarray(small.crop((x0, y0, x1, y1)), dtype=np.uint8)
+    lab = srgb_to_lab(pixels).reshape(-1, 3).mean(axis=0)
+    l_star, a_star, b_star = (float(v) for v in lab)
+    return ColourMetrics(l_star, a_star, b_star, ita_degrees(l_star, b_star))
+
+
+def _pixel_span(start: float, end: float, size: int) -> tuple[int, int]:
+    """Pixels lying wholly inside [start, end) of `size`, so background straddling a region's
+    edge does not leak into it; a region thinner than a pixel gets the pixel at its centre."""
+    first = math.ceil(start * size - 1e-9)
+    stop = math.floor(end * size + 1e-9)
+    if stop <= first:
+        centre = min(int((start + end) / 2 * size), size - 1)
+        return centre, centre + 1
+    return first, stop
+
+
+def _analysis_copy_from_bytes(data: bytes) -> Image.Image:
+    """Decode bytes straight to a small oriented RGB copy for colour analysis."""
+    small, orientation, _, cost = decode_upload(
+        data, draft_long_side=ANALYSIS_LONG_SIDE // 2, box_factor=_analysis_factor
+    )
+    if cost >= GIVE_BACK_AFTER_BYTES:
+        give_back_freed_memory()
+    return apply_orientation(small, orientation)
+
+
+def _analysis_factor(long_side: int) -> int:
+    """The box reduction (Image.reduce) to a long side of at most ANALYSIS_LONG_SIDE."""
+    return max(1, math.ceil(long_side / ANALYSIS_LONG_SIDE))
