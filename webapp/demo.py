@@ -18,8 +18,7 @@ from flask import current_app
 from PIL import Image, ImageDraw, ImageFilter
 
 from . import records
-from .extensions import db
-from .models import Entry, LoginSession, Photo, ShareLink, ShareView, TreatmentSession, User
+from .auth import account
 from .progress import SessionCalendar
 from .validation import EntryData, SessionData
 
@@ -102,29 +101,20 @@ def draw_skin_photo(redness: float, pigment: float, seed: int, size=(1200, 900))
 def create_demo_account(email: str, password: str, days: int = 60) -> str:
     """(Re)create the demo account and fill it. Returns a one-line summary."""
     store = current_app.extensions["photo_store"]
-    existing = db.session.execute(db.select(User).where(User.email == email)).scalar_one_or_none()
+    existing = account.user_with_email(email)
     if existing is not None:
-        for key in db.session.execute(
-            db.select(Photo.storage_key).where(Photo.user_id == existing.id)
-        ).scalars():
-            store.delete_prefix(key)
-        links = db.select(ShareLink.id).where(ShareLink.user_id == existing.id)
-        db.session.execute(db.delete(ShareView).where(ShareView.share_link_id.in_(links)))
-        for model in (Photo, Entry, TreatmentSession, LoginSession, ShareLink):
-            db.session.execute(db.delete(model).where(model.user_id == existing.id))
-        db.session.delete(existing)
-        db.session.commit()
-
-    user = User(
-        email=email.lower(),
-        password_hash=current_app.extensions["passwords"].hash(password),
+        account.delete_account(existing, store)
+    user = account.create_account(
+        current_app.extensions["passwords"],
+        password,
+        email=email,
         display_name="Alex Demo",
         track="both",
         fitzpatrick="III",
         timezone="UTC",
     )
-    db.session.add(user)
-    db.session.commit()
+    if user is None:  # another process made it since we deleted it
+        raise RuntimeError(f"{email} was created meanwhile; run the command again")
 
     today = records.user_today(user)
     rng = random.Random(42)

@@ -7,22 +7,10 @@ from urllib.parse import urlsplit
 
 from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
 
-from ..extensions import db, flush_sqlite_write_ahead_log, limiter
-from ..models import (
-    Entry,
-    LoginSession,
-    Photo,
-    ShareLink,
-    ShareView,
-    TreatmentSession,
-    User,
-    token_digest,
-)
-from ..serializers import entry_json, exported_photo_json, session_json
-from . import bp
+from ..extensions import limiter
+from ..models import token_digest
+from . import account, bp
 from .forms import ConfirmForm, LoginForm, PasswordChangeForm, ProfileForm, RegisterForm
 
 
@@ -59,24 +47,6 @@ _per_account = limiter.shared_limit(
 )
 
 
-def _start_login(user: User, remember: bool) -> None:
-    login, token = LoginSession.start(user, request.user_agent.string)
-    db.session.add(login)
-    db.session.commit()
-    user.current_login_token = token
-    login_user(user, remember=remember)
-
-
-def _end_current_login() -> None:
-    token = current_user.current_login_token
-    if token:
-        db.session.execute(
-            db.delete(LoginSession).where(LoginSession.token_hash == token_digest(token))
-        )
-        db.session.commit()
-    logout_user()
-
-
 def _safe_next(target: str | None) -> str:
     """Where to go after logging in: a path on this site, else the home page. Anything else is
     ignored, not refused: an attacker's ?next=https://evil.example must not leave the site, and a
@@ -102,27 +72,23 @@ def register():
         return redirect(url_for("diary.today"))
     form = RegisterForm()
     if form.validate_on_submit():
-        email = form.email.data.strip().lower()
-        user = User(
-            email=email,
-            password_hash=_passwords().hash(form.password.data),
+        user = account.sign_up(
+            _passwords(),
+            form.password.data,
+            request.user_agent.string,
+            email=form.email.data,
             display_name=form.display_name.data.strip(),
             track=form.track.data,
             fitzpatrick=form.fitzpatrick.data or None,
             timezone=form.timezone.data,
         )
-        db.session.add(user)
-        try:
-            db.session.commit()
-        except IntegrityError:
-            # The email is taken (perhaps by a sign-up a moment ago). Saying so would reveal who
-            # uses Skinlog; ask to log in instead.
-            db.session.rollback()
+        if user is None:
+            # Saying the email is taken would reveal who uses Skinlog; ask to log in instead.
             form.email.errors.append(
                 "We could not create an account with this email. If you already have one, log in."
             )
         else:
-            _start_login(user, remember=True)
+            login_user(user, remember=True)
             flash(
                 "Welcome to Skinlog. Start by recording your latest treatment session.", "success"
             )
@@ -139,18 +105,14 @@ def login():
         return redirect(url_for("diary.today"))
     form = LoginForm()
     if form.validate_on_submit():
-        email = form.email.data.strip().lower()
-        user = db.session.execute(db.select(User).where(User.email == email)).scalar_one_or_none()
-        password_hash = user.password_hash if user else None
-        if user and _passwords().verify(password_hash, form.password.data):
-            if _passwords().needs_rehash(user.password_hash):
-                user.password_hash = _passwords().hash(form.password.data)
-            # The answer is made before the login row: a login must not outlive a failed answer.
-            response = redirect(_safe_next(request.args.get("next")))
-            _start_login(user, remember=form.remember.data)
+        # The answer is made before the login row: a login must not outlive a failed answer.
+        response = redirect(_safe_next(request.args.get("next")))
+        user = account.log_in(
+            _passwords(), form.email.data, form.password.data, request.user_agent.string
+        )
+        if user is not None:
+            login_user(user, remember=form.remember.data)
             return response
-        if user is None:
-            _passwords().verify(None, form.password.data)
         form.password.errors.append("That email and password do not match an account.")
     status = 422 if form.is_submitted() else 200
     return render_template("auth/login.html", form=form), status
@@ -159,14 +121,15 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
-    _end_current_login()
+    account.end_login(current_user.current_login_token)
+    logout_user()
     flash("You are logged out.", "info")
     return redirect(url_for("auth.login"))
 
 
-@bp.get("/account")
+@bp.get("/account", endpoint="account")  # the function's name is the service module's
 @login_required
-def account():
+def show_account():
     return _account_page()
 
 
@@ -174,17 +137,12 @@ def _account_page(profile_form=None, password_form=None, status: int = 200):
     profile_form = profile_form or ProfileForm(obj=current_user)
     if profile_form.fitzpatrick.data is None:
         profile_form.fitzpatrick.data = ""
-    logins = db.session.execute(
-        db.select(LoginSession)
-        .where(LoginSession.user_id == current_user.id)
-        .order_by(LoginSession.created_at.desc())
-    ).scalars()
     return render_template(
         "auth/account.html",
         profile_form=profile_form,
         password_form=password_form or PasswordChangeForm(),
         confirm_form=ConfirmForm(),
-        logins=list(logins),
+        logins=account.logins_of(current_user),
         current_token_hash=token_digest(current_user.current_login_token or ""),
     ), status
 
@@ -195,12 +153,14 @@ def update_profile():
     form = ProfileForm()
     if not form.validate_on_submit():
         return _account_page(profile_form=form, status=422)
-    current_user.display_name = form.display_name.data.strip()
-    current_user.track = form.track.data
-    current_user.fitzpatrick = form.fitzpatrick.data or None
-    current_user.timezone = form.timezone.data
-    current_user.keep_photo_times = form.keep_photo_times.data
-    db.session.commit()
+    account.update_profile(
+        current_user,
+        display_name=form.display_name.data.strip(),
+        track=form.track.data,
+        fitzpatrick=form.fitzpatrick.data or None,
+        timezone=form.timezone.data,
+        keep_photo_times=form.keep_photo_times.data,
+    )
     flash("Your profile is saved.", "success")
     return redirect(url_for("auth.account"))
 
@@ -217,11 +177,8 @@ def change_password():
         form.current_password.errors.append("That is not your current password.")
         return _account_page(password_form=form, status=422)
     user = current_user._get_current_object()
-    user.password_hash = _passwords().hash(form.new_password.data)
-    # A new password ends every login, here and on other devices; this phone signs in afresh.
-    db.session.execute(db.delete(LoginSession).where(LoginSession.user_id == user.id))
-    db.session.commit()
-    _start_login(user, remember=True)
+    account.change_password(user, _passwords(), form.new_password.data, request.user_agent.string)
+    login_user(user, remember=True)
     flash("Password changed. Other devices have been signed out.", "success")
     return redirect(url_for("auth.account"))
 
@@ -230,36 +187,7 @@ def change_password():
 @login_required
 def export_data():
     """Everything the patient logged, as JSON (their right to a copy of their data)."""
-    user_id = current_user.id
-    sessions = db.session.execute(
-        db.select(TreatmentSession)
-        .where(TreatmentSession.user_id == user_id, TreatmentSession.deleted_at.is_(None))
-        .order_by(TreatmentSession.date)
-    ).scalars()
-    entries = db.session.execute(
-        db.select(Entry)
-        .where(Entry.user_id == user_id, Entry.deleted_at.is_(None))
-        .order_by(Entry.date)
-    ).scalars()
-    photos = db.session.execute(
-        db.select(Photo)
-        .where(Photo.user_id == user_id, Photo.deleted_at.is_(None))
-        .options(joinedload(Photo.entry))
-    ).scalars()
-    response = jsonify(
-        {
-            "account": {
-                "email": current_user.email,
-                "display_name": current_user.display_name,
-                "track": current_user.track,
-                "fitzpatrick": current_user.fitzpatrick,
-                "timezone": current_user.timezone,
-            },
-            "sessions": [session_json(session) for session in sessions],
-            "entries": [entry_json(entry) for entry in entries],
-            "photos": [exported_photo_json(photo) for photo in photos],
-        }
-    )
+    response = jsonify(account.export(current_user))
     response.headers["Content-Disposition"] = "attachment; filename=skinlog-export.json"
     return response
 
@@ -277,24 +205,7 @@ def delete_account():
         flash("Your account was not deleted: the password did not match.", "error")
         return redirect(url_for("auth.account"))
     user = current_user._get_current_object()
-    store = current_app.extensions["photo_store"]
-    keys = db.session.execute(
-        db.select(Photo.storage_key).where(Photo.user_id == user.id)
-    ).scalars()
-    for key in list(keys):
-        store.delete_prefix(key)
     logout_user()
-    for model in (Photo, Entry, TreatmentSession, LoginSession):
-        db.session.execute(db.delete(model).where(model.user_id == user.id))
-    _delete_share_links(user.id)
-    db.session.delete(user)
-    db.session.commit()
-    flush_sqlite_write_ahead_log()
+    account.delete_account(user, current_app.extensions["photo_store"])
     flash("Your account and everything in it have been deleted.", "info")
     return redirect(url_for("auth.login"))
-
-
-def _delete_share_links(user_id: int) -> None:
-    links = db.select(ShareLink.id).where(ShareLink.user_id == user_id)
-    db.session.execute(db.delete(ShareView).where(ShareView.share_link_id.in_(links)))
-    db.session.execute(db.delete(ShareLink).where(ShareLink.user_id == user_id))

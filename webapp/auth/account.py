@@ -1,0 +1,163 @@
+"""A patient's account: signing up, logins (one row per signed-in device), profile and password,
+their copy of their data, and deleting all of it. The routes parse forms and answer; the rows
+are read and written here. Passwords are hashed by the app's `Passwords` (passwords.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+
+from .. import records
+from ..extensions import db, flush_sqlite_write_ahead_log
+from ..models import (
+    Entry,
+    LoginSession,
+    Photo,
+    ShareLink,
+    ShareView,
+    TreatmentSession,
+    User,
+    token_digest,
+)
+from ..passwords import Passwords
+from ..serializers import entry_json, exported_photo_json, session_json
+from ..storage import PhotoStore
+
+
+def normal_email(email: str) -> str:
+    # Stored lower-cased, so uniqueness is case-insensitive on every database.
+    return email.strip().lower()
+
+
+def user_with_email(email: str) -> User | None:
+    return db.session.execute(
+        db.select(User).where(User.email == normal_email(email))
+    ).scalar_one_or_none()
+
+
+def sign_up(passwords: Passwords, password: str, user_agent: str, **profile: Any) -> User | None:
+    """A new account, logged in on this device (see log_in); None if the email is taken."""
+    user = create_account(passwords, password, **profile)
+    if user is not None:
+        start_login(user, user_agent)
+    return user
+
+
+def create_account(passwords: Passwords, password: str, **profile: Any) -> User | None:
+    """A new account with no login yet; None if the email is taken.
+
+    `profile`: email, display_name, track, fitzpatrick, timezone."""
+    user = User(
+        **dict(profile, email=normal_email(profile["email"])),
+        password_hash=passwords.hash(password),
+    )
+    db.session.add(user)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()  # taken, perhaps by a sign-up a moment ago
+        return None
+    return user
+
+
+def log_in(passwords: Passwords, email: str, password: str, user_agent: str) -> User | None:
+    """The account, logged in on this device, if the password matches; else None.
+
+    An unknown email costs a password check too, so timing does not tell who has an account.
+    """
+    user = user_with_email(email)
+    matches = passwords.verify(user.password_hash if user else None, password)
+    if user is None or not matches:
+        return None
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash(password)  # committed with the login row
+    start_login(user, user_agent)
+    return user
+
+
+def start_login(user: User, user_agent: str) -> None:
+    """A new login row for this device; its token goes on `user` for Flask-Login's cookie."""
+    login, token = LoginSession.start(user, user_agent)
+    db.session.add(login)
+    db.session.commit()
+    user.current_login_token = token
+
+
+def end_login(token: str | None) -> None:
+    """Log this device out: its login row goes, so a replayed cookie is refused."""
+    if token:
+        db.session.execute(
+            db.delete(LoginSession).where(LoginSession.token_hash == token_digest(token))
+        )
+        db.session.commit()
+
+
+def logins_of(user: User) -> list[LoginSession]:
+    """The patient's signed-in devices, newest first."""
+    return list(
+        db.session.execute(
+            db.select(LoginSession)
+            .where(LoginSession.user_id == user.id)
+            .order_by(LoginSession.created_at.desc())
+        ).scalars()
+    )
+
+
+def update_profile(user: User, **profile: Any) -> None:
+    """`profile`: display_name, track, fitzpatrick, timezone, keep_photo_times."""
+    for name, value in profile.items():
+        setattr(user, name, value)
+    db.session.commit()
+
+
+def change_password(user: User, passwords: Passwords, new_password: str, user_agent: str) -> None:
+    """A new password ends every login, here and on other devices; this device logs in afresh."""
+    user.password_hash = passwords.hash(new_password)
+    db.session.execute(db.delete(LoginSession).where(LoginSession.user_id == user.id))
+    start_login(user, user_agent)
+
+
+def export(user: User) -> dict[str, Any]:
+    """Everything the patient logged (their right to a copy of their data), ready for JSON."""
+    entries = db.session.execute(
+        db.select(Entry)
+        .where(Entry.user_id == user.id, Entry.deleted_at.is_(None))
+        .order_by(Entry.date)
+    ).scalars()
+    photos = db.session.execute(
+        db.select(Photo)
+        .where(Photo.user_id == user.id, Photo.deleted_at.is_(None))
+        .options(joinedload(Photo.entry))
+        .order_by(Photo.id)
+    ).scalars()
+    return {
+        "account": {
+            "email": user.email,
+            "display_name": user.display_name,
+            "track": user.track,
+            "fitzpatrick": user.fitzpatrick,
+            "timezone": user.timezone,
+        },
+        "sessions": [session_json(session) for session in records.live_sessions(user)],
+        "entries": [entry_json(entry) for entry in entries],
+        "photos": [exported_photo_json(photo) for photo in photos],
+    }
+
+
+def delete_account(user: User, store: PhotoStore) -> None:
+    """Delete the account and everything in it: photo bytes, rows (tombstones too), share links
+    and their visits, logins. Bytes go first: if the store fails, no row is deleted and the
+    patient can try again, rather than rows gone and pictures left behind."""
+    keys = db.session.execute(db.select(Photo.storage_key).where(Photo.user_id == user.id))
+    for key in list(keys.scalars()):
+        store.delete_prefix(key)
+    for model in (Photo, Entry, TreatmentSession, LoginSession):
+        db.session.execute(db.delete(model).where(model.user_id == user.id))
+    links = db.select(ShareLink.id).where(ShareLink.user_id == user.id)
+    db.session.execute(db.delete(ShareView).where(ShareView.share_link_id.in_(links)))
+    db.session.execute(db.delete(ShareLink).where(ShareLink.user_id == user.id))
+    db.session.delete(user)
+    db.session.commit()
+    flush_sqlite_write_ahead_log()
