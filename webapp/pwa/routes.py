@@ -30,6 +30,8 @@ SHELL_STATIC = (
     "js/outbox/item.js",
     "js/outbox/queue.js",
     "js/outbox/backoff.js",
+    "js/outbox/api.js",
+    "js/outbox/replay.js",
     "js/outbox/sync.js",
     "js/outbox/photos.js",
     "js/outbox/forms.js",
