@@ -211,7 +211,7 @@ def test_no_summary_with_a_single_session():
 
 
 def photo(uuid: str, d: date, session: int | None, days: int | None) -> PhotoItem:
-    return PhotoItem(uuid, "left_cheek", d, session, days, 100, 100)
+    return PhotoItem(uuid, "left_cheek", d, session, days, 100, 100, "key-" + uuid)
 
 
 def test_compare_defaults_to_the_same_day_after_the_first_and_the_latest_session():

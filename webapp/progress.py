@@ -362,6 +362,7 @@ class PhotoItem(NamedTuple):
     days_since_session: int | None
     width: int
     height: int
+    storage_key: str  # where its renditions are (the PDF report reads the compared pair's images)
     lab_a: float | None = None  # the measured colour the views show (the region page reads
     ita_deg: float | None = None  # the photo itself for L*, b* and the region)
 
@@ -373,6 +374,9 @@ class PhotoItem(NamedTuple):
     def short_label(self) -> str:
         """'day 3' after a session, 'before' the first one."""
         return "before" if self.session_number is None else f"day {self.days_since_session}"
+
+    def rendition_key(self, rendition: str) -> str:
+        return f"{self.storage_key}/{rendition}.jpg"
 
 
 def key_photos(items: Sequence[PhotoItem], key_days: Sequence[int] = KEY_DAYS) -> list[PhotoItem]:

@@ -13,7 +13,7 @@ from datetime import date
 from operator import attrgetter
 
 from .. import progress
-from ..progress import Cycle, PhotoItem
+from ..progress import Cycle, PhotoItem, SessionCalendar
 from ..vocabulary import AREAS
 from .read import EntryRow, History, PhotoRow
 
@@ -33,6 +33,7 @@ class SessionInfo:
 
 @dataclass(frozen=True)
 class Aligned:
+    calendar: SessionCalendar  # every live session, numbered over the whole history
     sessions: list[SessionInfo]  # those within the range
     cycles: list[Cycle]  # theirs
     values_by_date: DailyValues  # the rated metrics of each logged day
@@ -61,7 +62,7 @@ def align(history: History, date_from: date | None, date_to: date | None) -> Ali
             cycles.append(cycle)
     values_by_date, entry_dates = _daily_values(history.entries)
     photos = _photos_by_area(history.photos, entry_dates, dates)
-    return Aligned(sessions, cycles, values_by_date, photos)
+    return Aligned(SessionCalendar(dates), sessions, cycles, values_by_date, photos)
 
 
 def _daily_values(entries: Sequence[EntryRow]) -> tuple[DailyValues, dict[int, date]]:
@@ -86,7 +87,7 @@ def _photos_by_area(
     # (session number, days since it) per day, as SessionCalendar.align() computes it, without
     # making an Alignment per photo: this loop runs for every photo of the history.
     aligned: dict[date, tuple[int | None, int | None]] = {}
-    for uuid, area, entry_id, width, height, lab_a, ita in photos:
+    for uuid, area, entry_id, width, height, key, lab_a, ita in photos:
         day = entry_dates.get(entry_id)
         if day is None:  # logged after the entries were read: next time
             continue
@@ -97,7 +98,7 @@ def _photos_by_area(
                 (number, (day - session_dates[number - 1]).days) if number else (None, None)
             )
         grouped.setdefault(area, []).append(
-            PhotoItem(uuid, area, day, *alignment, width, height, lab_a, ita)
+            PhotoItem(uuid, area, day, *alignment, width, height, key, lab_a, ita)
         )
     by_date = attrgetter("date")
     for items in grouped.values():

@@ -43,6 +43,7 @@ class PhotoRow(NamedTuple):
     entry_id: int
     width: int
     height: int
+    storage_key: str
     lab_a: float | None
     ita_deg: float | None
 
@@ -104,6 +105,7 @@ def _photo_query(user: User) -> sa.Select:
             Photo.entry_id,
             Photo.width,
             Photo.height,
+            Photo.storage_key,
             Photo.lab_a,
             Photo.ita_deg,
         )

@@ -99,6 +99,7 @@ def _present(
         include_photos=include_photos,
         measure_area=measure_area,
         photos_by_area=photos_by_area,
+        calendar=aligned.calendar,
     )
 
 

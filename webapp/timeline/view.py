@@ -13,7 +13,7 @@ from typing import Any
 from markupsafe import Markup
 
 from .. import charts, progress
-from ..progress import Curve, Metric, PhotoItem, SeriesRow
+from ..progress import Curve, Metric, PhotoItem, SeriesRow, SessionCalendar
 from ..vocabulary import tracks_pie, tracks_pih
 from .align import SessionInfo
 
@@ -45,6 +45,7 @@ class Timeline:
     include_photos: bool
     measure_area: str | None  # the area whose photos give the measured metrics
     photos_by_area: dict[str, list[PhotoItem]] = field(default_factory=dict)
+    calendar: SessionCalendar = field(default_factory=lambda: SessionCalendar([]))
     _strips: dict[str, list[PhotoItem]] = field(default_factory=dict, repr=False)
 
     @property
