@@ -15,7 +15,7 @@ from .. import records
 from ..models import User
 from ..serializers import entry_json
 from ..vocabulary import RATINGS
-from .forms import form_values_from_entry
+from .form_fields import form_values_from_entry
 
 # Days the copy covers, today included: recent enough for backfilling, small enough to fetch often.
 PHONE_COPY_DAYS = 31

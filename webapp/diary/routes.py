@@ -21,7 +21,7 @@ from ..serializers import entry_json, session_json
 from ..validation import Invalid, parse_area, parse_entry, parse_session
 from ..vocabulary import MAX_PHOTOS_PER_ENTRY, tracks_pie, tracks_pih
 from . import bp
-from .forms import entry_payload, form_values_from_entry, session_payload
+from .form_fields import entry_payload, form_values_from_entry, session_payload
 from .phone_copy import phone_copy
 
 # Photo slots on the form start with the areas patients photograph most.
