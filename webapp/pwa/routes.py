@@ -104,4 +104,4 @@ def account_context():
     tag = ""
     if current_user.is_authenticated:
         tag = account_tag(current_app.config["SECRET_KEY"], current_user.id)
-    return {"account_tag": tag, "shell_static": SHELL_STATIC}
+    return {"account_tag": tag}
