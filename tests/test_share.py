@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import re
+import shutil
+import subprocess
 from datetime import date, timedelta
 from urllib.parse import unquote
 
@@ -13,6 +15,10 @@ from tests.conftest import Auth
 from tests.test_diary import entry_form, session_form
 from webapp.extensions import db
 from webapp.models import Photo, ShareLink, ShareView, utcnow
+from webapp.progress import SessionCalendar
+from webapp.sharing.content import DayRow, ReportContent
+from webapp.sharing.report import build_report_pdf
+from webapp.vocabulary import AREAS
 
 TODAY = date.today()
 
@@ -40,6 +46,25 @@ def log_with_photo(client, photo: bytes, day: date = TODAY, **fields) -> None:
 def photos(app) -> list[Photo]:
     with app.app_context():
         return list(db.session.execute(db.select(Photo).order_by(Photo.id)).scalars())
+
+
+def pdf_pages(pdf: bytes, tmp_path, *, layout: bool = True) -> list[str]:
+    """The text of each page of `pdf`, one string per page: laid out as printed, or (layout
+    False) in the order it was drawn, which keeps a wrapped cell's lines together."""
+    assert shutil.which("pdftotext"), "pdftotext missing: apt-get install poppler-utils"
+    path = tmp_path / "report.pdf"
+    path.write_bytes(pdf)
+    text = subprocess.run(
+        ["pdftotext", "-layout" if layout else "-raw", path, "-"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return text.split("\f")[:-1]  # pdftotext ends every page with a form feed
+
+
+def words(text: str) -> str:
+    return " ".join(text.split())
 
 
 @pytest.fixture
@@ -324,3 +349,43 @@ def test_pdf_renders_and_holds_the_sessions_table_and_a_photo_pair(
     assert "Treatment sessions" in text and "Microneedling pen" in text
     assert "Photos at matched days" in text
     assert "session 1, day 10" in text and "session 2, day 10" in text
+
+
+def test_pdf_wraps_long_cells_and_notes_instead_of_cutting_them(logged_in, dermatologist, tmp_path):
+    logged_in.post("/sessions/new", data=session_form(areas=list(AREAS)))
+    note = "Stinging for an hour after the serum, then tight and warm; " * 3 + "the end."
+    logged_in.post("/log", data=entry_form(notes=note))
+    path = create_link(logged_in, include_notes="y")
+    pdf = dermatologist.get(f"{path}/report.pdf").get_data()
+    text = words(" ".join(pdf_pages(pdf, tmp_path, layout=False)))
+    assert len(note) > 60 and words(note) in text
+    assert len(", ".join(AREAS.values())) > 60
+    assert all(label in text for label in AREAS.values()), "the last areas are not cut off"
+
+
+def test_pdf_table_repeats_its_heading_on_every_page_it_spans(tmp_path):
+    days = [
+        DayRow(date(2026, 1, 1) + timedelta(days=n), 3, 1, 0, 0, 2, 0, 1, 1, "") for n in range(120)
+    ]
+    content = ReportContent(
+        patient_name="Sam",
+        track="both",
+        fitzpatrick=None,
+        date_from=None,
+        date_to=None,
+        summary="",
+        sessions=[],
+        charts=[],
+        photo_pairs=[],
+        days=days,
+        calendar=SessionCalendar([]),
+        include_notes=False,
+    )
+    pages = pdf_pages(build_report_pdf(content, store=None), tmp_path)
+    heading = "Date Day Red Swell Pain Itch Dry Bruise PIE PIH"
+    assert len(pages) >= 3, "120 days fill more than two pages"
+    for number, page in enumerate(pages, start=1):
+        lines = [words(line) for line in page.splitlines() if line.strip()]
+        first_row = next(i for i, line in enumerate(lines) if re.match(r"\d\d \w\w\w 2026", line))
+        assert heading in lines[:first_row], f"page {number} starts the table without its heading"
+    assert all(f"{day.date:%d %b %Y}" in " ".join(pages) for day in days), "no day is lost"

@@ -13,15 +13,46 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from fpdf import FPDF
+from fpdf import FPDF, FontFace
+from fpdf.enums import TableHeadingsDisplay
 
+from ..progress import PhotoItem, SessionCalendar
 from ..storage import PhotoStore
 from ..vocabulary import AREAS, DEVICES, RATINGS, TRACKS
-from .content import PhotoPair, ReportContent
+from .content import DayRow, PhotoPair, ReportContent
 
 # DejaVu covers any name a patient types; without it the core font shows Latin-1 only.
 UNICODE_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 UNICODE_FONT_BOLD = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
+HEADING_FILL = (243, 230, 235)
+# The ratings table's column headings: the page's labels are too wide for ten columns on A4.
+SHORT_RATINGS = {
+    "redness": "Red",
+    "swelling": "Swell",
+    "pain": "Pain",
+    "itching": "Itch",
+    "dryness": "Dry",
+    "bruising": "Bruise",
+}
+
+
+def build_report_pdf(content: ReportContent, store: PhotoStore) -> bytes:
+    """The PDF as bytes; the photo pairs' images are read from `store`."""
+    pdf = _Report()
+    pdf.set_title(f"Skinlog report - {content.patient_name}")
+    pdf.add_page()
+    pdf.heading(f"Progress of {content.patient_name}", size=16)
+    pdf.paragraph(_facts(content))
+    if content.summary:
+        pdf.ln(1)
+        pdf.paragraph(content.summary)
+    _sessions_section(pdf, content)
+    _charts_section(pdf, content.charts)
+    _photo_pairs_section(pdf, content.photo_pairs, store)
+    _ratings_section(pdf, content)
+    if content.include_notes:
+        _notes_section(pdf, content.days)
+    return bytes(pdf.output())
 
 
 class _Report(FPDF):
@@ -65,29 +96,31 @@ class _Report(FPDF):
         self.set_text_color(31, 26, 28)
         self.set_font(self.family, "", 9)
 
-    def table(
-        self, headers: Sequence[str], rows: Sequence[Sequence[str]], widths: Sequence[float]
+    def paragraph(self, text: str) -> None:
+        self.multi_cell(0, 5, self.text_safe(text), new_x="LMARGIN", new_y="NEXT")
+
+    def data_table(
+        self, headings: Sequence[str], rows: Sequence[Sequence[str]], widths: Sequence[float]
     ) -> None:
-        self.set_font(self.family, "B", 8)
-        self.set_fill_color(243, 230, 235)
-        for header, width in zip(headers, widths, strict=True):
-            self.cell(width, 6, self.text_safe(header), border=1, fill=True)
-        self.ln()
+        """A table (widths in mm) whose long cells wrap, and whose heading row is drawn again
+        at the top of each page the table continues on."""
         self.set_font(self.family, "", 8)
-        for row in rows:
-            if self.will_page_break(6):
-                self.add_page()
-            for value, width in zip(row, widths, strict=True):
-                self.cell(width, 6, self.text_safe(value)[:60], border=1)
-            self.ln()
+        with self.table(
+            width=sum(widths),
+            col_widths=widths,
+            align="LEFT",
+            text_align="LEFT",
+            line_height=4,
+            padding=1,  # with line_height 4: a one-line row is 6 mm high
+            headings_style=FontFace(emphasis="BOLD", fill_color=HEADING_FILL),
+            repeat_headings=TableHeadingsDisplay.ON_TOP_OF_EVERY_PAGE,
+        ) as table:
+            for row in (headings, *rows):
+                table.row([self.text_safe(value) for value in row])
+        self.set_font(self.family, "", 9)
 
 
-def build_report_pdf(content: ReportContent, store: PhotoStore) -> bytes:
-    """The PDF as bytes; the photo pairs' images are read from `store`."""
-    pdf = _Report()
-    pdf.set_title(f"Skinlog report - {content.patient_name}")
-    pdf.add_page()
-    pdf.heading(f"Progress of {content.patient_name}", size=16)
+def _facts(content: ReportContent) -> str:
     period = "all records"
     if content.date_from or content.date_to:
         start = content.date_from.strftime("%d %b %Y") if content.date_from else "the start"
@@ -96,32 +129,32 @@ def build_report_pdf(content: ReportContent, store: PhotoStore) -> bytes:
     facts = f"Tracking: {TRACKS[content.track]}. Period: {period}."
     if content.fitzpatrick:
         facts += f" Fitzpatrick skin type {content.fitzpatrick}."
-    pdf.multi_cell(0, 5, pdf.text_safe(facts), new_x="LMARGIN", new_y="NEXT")
-    if content.summary:
-        pdf.ln(1)
-        pdf.multi_cell(0, 5, pdf.text_safe(content.summary), new_x="LMARGIN", new_y="NEXT")
+    return facts
 
+
+def _sessions_section(pdf: _Report, content: ReportContent) -> None:
     pdf.heading("Treatment sessions")
-    if content.sessions:
-        pdf.table(
-            ["#", "Date", "Device", "Depth", "Areas", "Setting"],
-            [
-                [
-                    str(session.number),
-                    session.date.strftime("%d %b %Y"),
-                    DEVICES[session.device],
-                    f"{session.needle_depth_mm:g} mm",
-                    ", ".join(AREAS[area] for area in session.areas),
-                    session.setting,
-                ]
-                for session in content.sessions
-            ],
-            [8, 25, 35, 18, 76, 18],
-        )
-    else:
+    if not content.sessions:
         pdf.cell(0, 6, "No sessions in this period.", new_x="LMARGIN", new_y="NEXT")
+        return
+    rows = [
+        [
+            str(session.number),
+            session.date.strftime("%d %b %Y"),
+            DEVICES[session.device],
+            f"{session.needle_depth_mm:g} mm",
+            ", ".join(AREAS[area] for area in session.areas),
+            session.setting,
+        ]
+        for session in content.sessions
+    ]
+    pdf.data_table(
+        ["#", "Date", "Device", "Depth", "Areas", "Setting"], rows, [8, 25, 35, 18, 76, 18]
+    )
 
-    for title, svg in content.charts:
+
+def _charts_section(pdf: _Report, charts: Sequence[tuple[str, str]]) -> None:
+    for title, svg in charts:
         size = re.search(r'viewBox="0 0 ([0-9.]+) ([0-9.]+)"', svg)
         height = pdf.epw * float(size.group(2)) / float(size.group(1)) if size else 100
         if pdf.will_page_break(height + 12):
@@ -129,51 +162,8 @@ def build_report_pdf(content: ReportContent, store: PhotoStore) -> bytes:
         pdf.heading(title)
         pdf.image(io.BytesIO(_svg_for_pdf(svg).encode()), w=pdf.epw)
 
-    _photo_pairs_section(pdf, content.photo_pairs, store)
 
-    pdf.heading("Daily ratings (0-10; PIE/PIH severity 0-4)")
-    short = {
-        "redness": "Red",
-        "swelling": "Swell",
-        "pain": "Pain",
-        "itching": "Itch",
-        "dryness": "Dry",
-        "bruising": "Bruise",
-    }
-    rows = []
-    for entry in content.days:
-        alignment = content.calendar.align(entry.date)
-        day = (
-            f"S{alignment.session_number} D{alignment.days_since_session}"
-            if alignment.session_number
-            else "baseline"
-        )
-        rows.append(
-            [entry.date.strftime("%d %b %Y"), day]
-            + [_value(getattr(entry, name)) for name in RATINGS]
-            + [_value(entry.pie_severity), _value(entry.pih_severity)]
-        )
-    pdf.table(
-        ["Date", "Day"] + [short[name] for name in RATINGS] + ["PIE", "PIH"],
-        rows,
-        [26, 22] + [15] * len(RATINGS) + [16, 16],
-    )
-    if content.include_notes:
-        noted = [entry for entry in content.days if entry.notes]
-        if noted:
-            pdf.heading("Notes")
-            for entry in noted:
-                pdf.multi_cell(
-                    0,
-                    5,
-                    pdf.text_safe(f"{entry.date:%d %b %Y}: {entry.notes}"),
-                    new_x="LMARGIN",
-                    new_y="NEXT",
-                )
-    return bytes(pdf.output())
-
-
-def _photo_pairs_section(pdf: _Report, pairs: list[PhotoPair], store: PhotoStore) -> None:
+def _photo_pairs_section(pdf: _Report, pairs: Sequence[PhotoPair], store: PhotoStore) -> None:
     if not pairs:
         return
     pdf.heading("Photos at matched days: first and latest session")
@@ -186,33 +176,58 @@ def _photo_pairs_section(pdf: _Report, pairs: list[PhotoPair], store: PhotoStore
         top = pdf.get_y()
         for column, photo in enumerate((pair.first, pair.latest)):
             left = pdf.l_margin + column * (half + 6)
-            image = store.read(photo.rendition_key("display"))
             height = half * photo.height / photo.width
+            image = store.read(photo.rendition_key("display"))
             pdf.image(io.BytesIO(image), x=left, y=top, w=half, h=height)
             pdf.set_xy(left, top + height + 1)
             pdf.set_font(pdf.family, "", 8)
-            lab = (
-                f" · a* {photo.lab_a:.1f}, ITA {photo.ita_deg:.0f}°"
-                if photo.lab_a is not None
-                else ""
-            )
-            pdf.cell(
-                half,
-                5,
-                pdf.text_safe(
-                    f"{photo.date:%d %b %Y} · session {photo.session_number}, "
-                    f"day {photo.days_since_session}{lab}"
-                ),
-            )
-        pdf.set_y(
-            top
-            + half
-            * max(
-                pair.first.height / pair.first.width,
-                pair.latest.height / pair.latest.width,
-            )
-            + 8
-        )
+            pdf.cell(half, 5, pdf.text_safe(_photo_caption(photo)))
+        tallest = max(photo.height / photo.width for photo in (pair.first, pair.latest))
+        pdf.set_y(top + half * tallest + 8)
+
+
+def _photo_caption(photo: PhotoItem) -> str:
+    """'01 Dec 2026 · session 3, day 13 · a* 14.5, ITA 53°' (no colour when not measured)."""
+    colour = ""
+    if photo.lab_a is not None and photo.ita_deg is not None:
+        colour = f" · a* {photo.lab_a:.1f}, ITA {photo.ita_deg:.0f}°"
+    return (
+        f"{photo.date:%d %b %Y} · session {photo.session_number}, "
+        f"day {photo.days_since_session}{colour}"
+    )
+
+
+def _ratings_section(pdf: _Report, content: ReportContent) -> None:
+    pdf.heading("Daily ratings (0-10; PIE/PIH severity 0-4)")
+    pdf.data_table(
+        ["Date", "Day"] + [SHORT_RATINGS[name] for name in RATINGS] + ["PIE", "PIH"],
+        [_rating_cells(day, content.calendar) for day in content.days],
+        [26, 22] + [15] * len(RATINGS) + [16, 16],
+    )
+
+
+def _rating_cells(day: DayRow, calendar: SessionCalendar) -> list[str]:
+    alignment = calendar.align(day.date)
+    when = "baseline"
+    if alignment.session_number:
+        when = f"S{alignment.session_number} D{alignment.days_since_session}"
+    ratings = [_value(getattr(day, name)) for name in RATINGS]
+    return [
+        day.date.strftime("%d %b %Y"),
+        when,
+        *ratings,
+        _value(day.pie_severity),
+        _value(day.pih_severity),
+    ]
+
+
+def _notes_section(pdf: _Report, days: Sequence[DayRow]) -> None:
+    noted = [day for day in days if day.notes]
+    if not noted:
+        return
+    pdf.heading("Notes")
+    for day in noted:
+        pdf.paragraph(f"{day.date:%d %b %Y}: {day.notes}")
 
 
 # fpdf2 draws SVG text with its core fonts, which know Latin-1 only.
