@@ -6,6 +6,7 @@ import hashlib
 import io
 import math
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 import numpy as np
@@ -444,10 +445,22 @@ def test_header_declaring_60_megapixels_is_refused_413():
     [(12_000, 10_000), (20_000, 10_000)],
     ids=["past-pillow-warning-limit", "past-pillow-error-limit"],
 )
-def test_bombs_past_pillows_own_limits_are_refused_without_a_warning(width, height):
+@pytest.mark.parametrize("warnings_are", ["error", "ignore"])
+def test_bombs_past_pillows_own_limits_are_refused_whatever_the_warning_filters(
+    width, height, warnings_are
+):
+    # Pillow only warns (DecompressionBombWarning) between its limit and twice that: the refusal
+    # must come from counting the header's pixels, not from that warning being an error.
     with warnings.catch_warnings():
-        warnings.simplefilter("error")
+        warnings.simplefilter(warnings_are)
         rejected = rejection(make_bomb_png(width, height))
+    assert (rejected.code, rejected.status) == ("too_many_pixels", 413)
+
+
+def test_max_pixels_cannot_raise_pillows_own_limit():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # so Pillow's warning refuses nothing
+        rejected = rejection(make_bomb_png(12_000, 10_000), max_pixels=200_000_000)
     assert (rejected.code, rejected.status) == ("too_many_pixels", 413)
 
 
@@ -493,6 +506,25 @@ def test_ingest_leaves_the_warning_filters_as_they_were():
     with pytest.raises(ImageRejected):
         ingest_photo(make_bomb_png(12_000, 10_000))
     assert list(warnings.filters) == before
+
+
+def ingest_outcome(data: bytes) -> str:
+    try:
+        ingest_photo(data)
+    except ImageRejected as rejected:
+        return rejected.code
+    return "ingested"
+
+
+def test_ingests_on_four_threads_at_once_leave_the_warning_filters_as_they_were():
+    # A gunicorn worker runs 4 threads. The filter list is one for the whole process: an ingest
+    # that swapped it could restore what another had put there, leaving warnings ignored.
+    uploads = [make_photo(64, 48), make_bomb_png(12_000, 10_000), make_bomb_png(20_000, 10_000)]
+    before = list(warnings.filters)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        outcomes = list(pool.map(ingest_outcome, uploads * 40))
+    assert list(warnings.filters) == before
+    assert outcomes == ["ingested", "too_many_pixels", "too_many_pixels"] * 40
 
 
 # --------------------------------------------------------------------------------------------

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import math
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -60,28 +59,28 @@ class ImageRejected(ValueError):
 
 @contextmanager
 def untrusted_image(max_pixels: int) -> Iterator[None]:
-    """Run Pillow on untrusted bytes: any failure becomes ImageRejected, no warning escapes.
+    """Run Pillow on untrusted bytes: any failure becomes ImageRejected.
 
-    Pillow warns (DecompressionBombWarning) for images past Image.MAX_IMAGE_PIXELS and for odd
-    metadata ("Corrupt EXIF data"). A warning is not an answer to a patient, and with warnings as
-    errors it would be a 500, so bomb warnings become errors here and the rest are ignored.
     Decoders raise many types for hostile input (OSError, SyntaxError, ValueError, struct.error,
-    EOFError, ...); for an upload they all mean the same thing: the file is damaged.
+    EOFError, ...); for an upload they all mean the same thing: the file is damaged. Pillow's own
+    bomb check inside Image.open (DecompressionBombError past twice Image.MAX_IMAGE_PIXELS, or its
+    warning where warnings are errors) means too many pixels, as open_upload's count would.
 
-    Caveat: warnings.catch_warnings swaps process-wide filters; that is fine in gunicorn's sync
-    workers and in tests, where one request runs per process at a time.
+    The warning filters are left alone. They are one list for the whole process, and a gunicorn
+    worker runs 4 threads: two ingests swapping them at once (warnings.catch_warnings) could
+    leave the process ignoring every warning. Nothing here needs them: bombs are refused by
+    counting pixels, and Pillow's warnings about a damaged file (odd EXIF, a malformed MPO, a
+    bomb warning) go where the process sends warnings; where they are errors (the tests), they
+    are one more failure to map.
     """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            yield
-        except ImageRejected:
-            raise
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise _too_many_pixels(None, max_pixels) from exc
-        except Exception as exc:
-            raise _corrupt() from exc
+    try:
+        yield
+    except ImageRejected:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise _too_many_pixels(None, max_pixels) from exc
+    except Exception as exc:
+        raise _corrupt() from exc
 
 
 def open_upload(data: bytes, *, max_bytes: int, max_pixels: int) -> Image.Image:
@@ -110,9 +109,13 @@ def open_upload(data: bytes, *, max_bytes: int, max_pixels: int) -> Image.Image:
         raise _corrupt() from exc
     if image.format not in _ACCEPTED_FORMATS:  # pragma: no cover - formats= already limits this
         raise _unsupported()
+    # Pillow's own limit still holds when its warning is not an error: a caller may lower the
+    # limit, never raise it.
+    pillow_limit = Image.MAX_IMAGE_PIXELS
+    limit = max_pixels if pillow_limit is None else min(max_pixels, pillow_limit)
     width, height = image.size
-    if width * height > max_pixels:
-        raise _too_many_pixels(image.size, max_pixels)
+    if width * height > limit:
+        raise _too_many_pixels(image.size, limit)
     return image
 
 
