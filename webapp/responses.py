@@ -32,13 +32,19 @@ def photo_response(store: PhotoStore, photo: Photo, rendition: str) -> Response:
     return response.make_conditional(request)
 
 
+def photo_url_template(endpoint: str, **values: str) -> str:
+    """The URL of `endpoint` for any photo, with "{id}" and "{rendition}" standing in for them."""
+    template = url_for(endpoint, photo_uuid="0photo0", rendition="0rendition0", **values)
+    return template.replace("0photo0", "{id}").replace("0rendition0", "{rendition}")
+
+
 def photo_url_builder(endpoint: str, **values: str) -> Callable[[object, str], str]:
     """photo_url(photo, rendition) for `endpoint`: url_for once, then string replacement, since
     a timeline page links hundreds of photos."""
-    template = url_for(endpoint, photo_uuid="0photo0", rendition="0rendition0", **values)
+    template = photo_url_template(endpoint, **values)
 
     def photo_url(photo, rendition: str) -> str:
-        return template.replace("0photo0", photo.uuid).replace("0rendition0", rendition)
+        return template.replace("{id}", photo.uuid).replace("{rendition}", rendition)
 
     return photo_url
 

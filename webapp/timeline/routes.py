@@ -11,7 +11,7 @@ from flask import abort, current_app, flash, jsonify, redirect, render_template,
 from flask_login import current_user, login_required
 
 from .. import charts, imaging
-from ..responses import date_arg, photo_url_builder
+from ..responses import date_arg, photo_url_builder, photo_url_template
 from ..vocabulary import AREAS
 from . import bp, region
 from .service import build_timeline
@@ -68,13 +68,8 @@ def photos(area: str):
 @bp.get("/timeline/data.json")
 def data():
     data = _timeline().to_dict(all_photos=request.args.get("photos") == "all")
-    data["photo_url"] = photo_url_function()(_Placeholder("{id}"), "{rendition}")
+    data["photo_url"] = photo_url_template("diary.photo")
     return jsonify(data)
-
-
-class _Placeholder:
-    def __init__(self, uuid: str) -> None:
-        self.uuid = uuid
 
 
 @bp.get("/compare")
