@@ -7,7 +7,10 @@
 // carried over to it (sessionStorage); chosen photos cannot be, so it asks first.
 // Without JavaScript the server refuses to save over another entry (loaded_entry).
 import * as queue from "./outbox/queue.js";
-import { fill, notice, queuedPhotoList } from "./outbox/forms.js";
+import "./outbox/forms.js"; // first: it applies ?date= (or today) to the offline form
+import { fill } from "./outbox/form-values.js";
+import { notice } from "./outbox/notice.js";
+import { queuedPhotoList } from "./outbox/queued-photos.js";
 
 const CARRY = "skinlog-log-carry";
 const form = document.querySelector("form[data-entry-form]");
