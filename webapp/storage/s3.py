@@ -1,0 +1,183 @@
+"""Photos in an S3 or S3-compatible bucket. boto3 is imported only when such a store is made."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from .base import (
+    CHUNK_SIZE,
+    KEY_PATTERN,
+    Chunks,
+    PhotoStore,
+    StorageError,
+    StoredPrefix,
+    batched,
+    check_base_key,
+    check_key,
+)
+
+_MISSING_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
+
+
+class S3PhotoStore(PhotoStore):
+    """Photos in an S3 or S3-compatible bucket (MinIO, Ceph, R2...), optionally under a prefix.
+
+    Credentials come from boto3's usual chain (AWS_* variables, config files, instance roles): the
+    app never holds them in its own settings. Several processes can share the bucket.
+    """
+
+    def __init__(
+        self,
+        bucket: str,
+        prefix: str = "",
+        *,
+        endpoint_url: str | None = None,
+        client: Any = None,
+        server_side_encryption: str | None = None,
+    ) -> None:
+        if not bucket:
+            raise ValueError("S3PhotoStore needs a bucket name")
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        # Not every S3-compatible store supports SSE headers, so they are sent only when asked for.
+        self.server_side_encryption = server_side_encryption
+        if client is None:
+            import boto3  # deferred: a local-folder deployment never pays for importing boto3
+            from botocore.config import Config
+
+            client = boto3.client(
+                "s3",
+                endpoint_url=endpoint_url or None,
+                config=Config(
+                    connect_timeout=5,
+                    read_timeout=30,
+                    retries={"max_attempts": 3, "mode": "standard"},
+                ),
+            )
+        self.client = client
+
+    def __repr__(self) -> str:
+        return f"S3PhotoStore(bucket={self.bucket!r}, prefix={self.prefix!r})"
+
+    def _object_key(self, key: str) -> str:
+        key = check_key(key)
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def put(self, key: str, data: bytes, content_type: str) -> None:
+        # A single PUT is atomic in S3: readers see the old object or the new one.
+        params: dict[str, Any] = {
+            "Bucket": self.bucket,
+            "Key": self._object_key(key),
+            "Body": data,
+            "ContentType": content_type,
+        }
+        if self.server_side_encryption:
+            params["ServerSideEncryption"] = self.server_side_encryption
+        with _s3_errors(key):
+            self.client.put_object(**params)
+
+    def open(self, key: str) -> Iterator[bytes]:
+        object_key = self._object_key(key)
+        with _s3_errors(key):
+            body = self.client.get_object(Bucket=self.bucket, Key=object_key)["Body"]
+
+        def translate(exc: Exception) -> Exception | None:
+            return StorageError(f"cannot read {key!r}: {exc}") if _is_boto_error(exc) else None
+
+        return Chunks(iter(body.iter_chunks(CHUNK_SIZE)), body.close, translate)
+
+    def size(self, key: str) -> int:
+        object_key = self._object_key(key)
+        with _s3_errors(key):
+            return int(self.client.head_object(Bucket=self.bucket, Key=object_key)["ContentLength"])
+
+    def delete(self, key: str) -> None:
+        object_key = self._object_key(key)
+        with _s3_errors(key):
+            self.client.delete_object(Bucket=self.bucket, Key=object_key)  # no error if missing
+
+    def delete_prefix(self, base_key: str) -> None:
+        # The trailing slash matters: "abc/" must not also remove photo "abcdef/...".
+        prefix = self._object_key(check_base_key(base_key)) + "/"
+        with _s3_errors(base_key):
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=prefix
+            )
+            for page in pages:
+                keys = [item["Key"] for item in page.get("Contents", ())]
+                for batch in batched(keys, 1000):  # delete_objects takes at most 1000 keys
+                    result = self.client.delete_objects(
+                        Bucket=self.bucket,
+                        Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True},
+                    )
+                    errors = result.get("Errors") or []
+                    if errors:
+                        first = errors[0]
+                        raise StorageError(
+                            f"could not delete {len(errors)} object(s) under {base_key!r}: "
+                            f"{first.get('Key')}: {first.get('Code')} {first.get('Message')}"
+                        )
+
+    def exists(self, key: str) -> bool:
+        try:
+            self.size(key)
+        except KeyError:
+            return False
+        return True
+
+    def list_prefixes(self) -> Iterator[StoredPrefix]:
+        # S3 has no folders and no folder times: list every object under the store's prefix and
+        # take a photo's newest LastModified. Keys come back in lexicographic order, so all the
+        # "<base>/" objects of one photo are adjacent and one photo is yielded as soon as the next
+        # begins, whatever the number of pages.
+        root = f"{self.prefix}/" if self.prefix else ""
+        base: str | None = None
+        newest: datetime | None = None
+        with _s3_errors(root or "/"):
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=root
+            )
+            for page in pages:
+                for item in page.get("Contents", ()):
+                    key = item["Key"][len(root) :]
+                    if "/" not in key or not KEY_PATTERN.fullmatch(key):
+                        continue  # a bare key, another prefix's object, or not the store's
+                    this_base = key.partition("/")[0]
+                    modified = item["LastModified"].astimezone(UTC)
+                    if this_base == base and newest is not None:
+                        newest = max(newest, modified)
+                        continue
+                    if base is not None and newest is not None:
+                        yield StoredPrefix(base, newest)
+                    base, newest = this_base, modified
+        if base is not None and newest is not None:
+            yield StoredPrefix(base, newest)
+
+
+def _is_boto_error(exc: BaseException) -> bool:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return isinstance(exc, BotoCoreError | ClientError)
+
+
+@contextlib.contextmanager
+def _s3_errors(key: str) -> Iterator[None]:
+    """Map botocore's exceptions onto the store's: missing -> KeyError, else -> StorageError.
+
+    Callers then handle one vocabulary whichever backend is configured.
+    """
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        yield
+    except ClientError as exc:
+        # Only a missing object: a missing bucket (NoSuchBucket, also a 404) is a misconfiguration.
+        # HEAD answers have no body, so head_object reports both as the bare code "404".
+        if str(exc.response.get("Error", {}).get("Code")) in _MISSING_CODES:
+            raise KeyError(key) from None
+        raise StorageError(f"S3 error for {key!r}: {exc}") from exc
+    except BotoCoreError as exc:  # EndpointConnectionError, NoCredentialsError, timeouts...
+        raise StorageError(f"S3 unavailable for {key!r}: {exc}") from exc
