@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 import sqlalchemy as sa
 
+from .. import charts
 from ..extensions import db
 from ..models import Entry, ShareLink, TreatmentSession, utcnow
 from ..progress import PhotoItem
@@ -128,8 +129,8 @@ def _report_content(shared: Shared) -> ReportContent:
     charts = []
     if timeline.sessions:
         charts = [
-            ("Recovery after each session", str(timeline.recovery_chart("pdf-recovery"))),
-            ("Across the series", str(timeline.series_chart("pdf-series"))),
+            ("Recovery after each session", str(_recovery_chart(timeline))),
+            ("Across the series", str(_series_chart(timeline))),
         ]
     return ReportContent(
         patient_name=link.user.display_name,
@@ -178,3 +179,13 @@ def _photo_pairs(timeline: Timeline) -> list[PhotoPair]:
         if first.session_number and latest.session_number != first.session_number:
             pairs.append(PhotoPair(area, first, latest))
     return pairs
+
+
+def _recovery_chart(timeline: Timeline) -> str:
+    return charts.recovery_chart_svg(timeline.curves, timeline.metric, chart_id="pdf-recovery")
+
+
+def _series_chart(timeline: Timeline) -> str:
+    return charts.severity_chart_svg(
+        timeline.series, timeline.severity_metrics, chart_id="pdf-series"
+    )

@@ -10,9 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from markupsafe import Markup
-
-from .. import charts, progress
+from .. import progress
 from ..progress import Curve, Metric, PhotoItem, SeriesRow, SessionCalendar
 from ..vocabulary import tracks_pie, tracks_pih
 from .align import SessionInfo
@@ -106,14 +104,6 @@ class Timeline:
         if tracks_pih(self.track):
             keys.append("pih_severity")
         return keys
-
-    def recovery_chart(self, chart_id: str = "recovery") -> Markup:
-        """Kept for the PDF report (webapp/sharing) until it calls charts directly."""
-        return charts.recovery_chart_svg(self.curves, self.metric, chart_id=chart_id)
-
-    def series_chart(self, chart_id: str = "series") -> Markup:
-        """Kept for the PDF report (webapp/sharing) until it calls charts directly."""
-        return charts.severity_chart_svg(self.series, self.severity_metrics, chart_id=chart_id)
 
     def curve_table(self) -> list[tuple[int, list[str]]]:
         """The recovery curves as rows (day, value per session, formatted; "" for no entry):
