@@ -72,6 +72,13 @@ RED_FLAGS = {
     "new_dark_patches": "New dark patches appearing",
 }
 
+# What a patient reads after reporting a warning sign: where to turn, never what it might be
+# (docs/domain.md). The log form carries it for the offline client, so both say the same.
+RED_FLAG_ADVICE = (
+    "You reported a warning sign. Please contact your clinician or a doctor soon; "
+    "if you feel very unwell, seek urgent care."
+)
+
 AFTERCARE = {
     "sunscreen": "Wore sunscreen / avoided sun",
     "no_retinoids": "No retinoids or exfoliating acids",

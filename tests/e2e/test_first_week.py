@@ -96,3 +96,23 @@ def test_page_fits_phone_width(page, live_server):
     for path in ("/", "/log", "/sessions/new", "/entries", "/account"):
         page.goto(f"{live_server.url}{path}")
         assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
+
+
+def test_reporting_a_warning_sign_online_shows_the_servers_advice_as_a_warning(
+    page, live_server, screenshots
+):
+    base = live_server.url
+    register(page, base, "flag@example.com")
+    uploads = []
+    page.on("request", lambda r: uploads.append(r.url) if r.method == "PUT" else None)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Log").tap()
+    page.get_by_label("Pus or yellow crusting").check()
+    page.get_by_role("button", name="Save entry").tap()
+
+    page.wait_for_url("**/entries/*")
+    advice = page.get_by_role("alert").filter(has_text="You reported a warning sign")
+    expect(advice).to_be_visible()
+    expect(advice).to_contain_text("contact your clinician or a doctor soon")
+    expect(advice).to_have_class(re.compile(r"\bflash-warning\b"))
+    assert any("/api/v1/entries/" in url for url in uploads), "saved by the outbox, not a post"
+    page.screenshot(path=screenshots / "01-warning-advice.png", full_page=True)

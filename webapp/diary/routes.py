@@ -19,7 +19,7 @@ from ..progress import SessionCalendar
 from ..responses import RENDITIONS, photo_response
 from ..serializers import entry_json, session_json
 from ..validation import Invalid, parse_area, parse_entry, parse_session
-from ..vocabulary import MAX_PHOTOS_PER_ENTRY, tracks_pie, tracks_pih
+from ..vocabulary import MAX_PHOTOS_PER_ENTRY, RED_FLAG_ADVICE, tracks_pie, tracks_pih
 from . import bp
 from .form_fields import entry_payload, form_values_from_entry, session_payload
 from .phone_copy import phone_copy
@@ -114,11 +114,7 @@ def _save_entry_from_form(today_date: date):
         flash("Your entry was saved, but some photos were not: see below.", "error")
         return _render_entry_form(entry, values, errors, today_date, status=status)
     if entry.red_flags:
-        flash(
-            "You reported a warning sign. Please contact your clinician or a doctor soon; "
-            "if you feel very unwell, seek urgent care.",
-            "warning",
-        )
+        flash(RED_FLAG_ADVICE, "warning")
     else:
         flash("Saved.", "success")
     return redirect(url_for("diary.entry_detail", entry_uuid=entry.uuid))

@@ -11,12 +11,12 @@ import { notice, showRejection } from "./notice.js";
 
 /** @typedef {import("./item.js").OutboxItem} OutboxItem */
 
-// Uploaded: on to the page a plain post would have led to, with the message it would have shown
-// (webapp/diary/routes.py flashes the same: a warning when warning signs were reported).
-function afterUpload(kind, uuid, body) {
+// Uploaded: on to the page a plain post would have led to, with the message it would have shown:
+// a warning when warning signs were reported, in the server's words (the form carries them, from
+// vocabulary.RED_FLAG_ADVICE, which webapp/diary/routes.py flashes too).
+function afterUpload(form, kind, uuid, body) {
   if (kind === "entry" && body.red_flags.length) {
-    setFlash("You reported a warning sign. Please contact your clinician or a doctor soon; "
-      + "if you feel very unwell, seek urgent care.", "warning");
+    setFlash(form.dataset.redFlagAdvice, "warning");
   } else {
     setFlash(kind === "entry" ? "Saved." : "Treatment session saved.");
   }
@@ -49,7 +49,7 @@ export async function saveAndUpload(form, kind, state) {
   const result = await syncForForm();
   const still = await queue.get(seq);
   const sent = result && result.sent.find((done) => done.seq === seq);
-  if (!still && sent) { afterUpload(kind, sent.uuid, body); return; }
+  if (!still && sent) { afterUpload(form, kind, sent.uuid, body); return; }
   if (still && still.state === "rejected") showRejection(form, still.error);
   else if (result && result.stopped === "auth") {
     notice(form, "alert", "alert", ["Saved on this phone. You are logged out: log in to upload it."]);
