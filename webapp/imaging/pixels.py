@@ -3,8 +3,9 @@
 Besides the decoder's own pixels no full-size copy exists: a big JPEG is decoded at a reduced scale
 by libjpeg itself; other formats are turned into 8-bit sRGB (from their ICC profile, 16 bits or
 transparency) and box-reduced a strip at a time; HEIC pixels are read straight from libheif's
-buffer. The EXIF orientation and capture time are read here too; the orientation is applied by
-the caller, to the reduced pixels.
+buffer. The EXIF orientation and capture time are read here too; the caller applies the
+orientation (apply_orientation) to the reduced pixels, and gives a big decode's memory back once
+they are gone (give_back_freed_memory).
 """
 
 from __future__ import annotations
