@@ -787,21 +787,3 @@ def test_damaged_files_either_ingest_or_are_rejected_never_crash(fmt, cut, flips
         assert_human(str(rejected))
     else:
         assert photo.renditions["full"].data.startswith(b"\xff\xd8\xff")
-
-
-def test_imaging_package_does_not_import_flask():
-    import ast
-    from pathlib import Path
-
-    imported = {
-        alias.name.split(".")[0]
-        for module in Path(imaging.__file__).parent.glob("*.py")
-        for node in ast.walk(ast.parse(module.read_text()))
-        if isinstance(node, ast.Import | ast.ImportFrom)
-        for alias in (
-            node.names if isinstance(node, ast.Import) else [ast.alias(node.module or "")]
-        )
-    }
-    assert "flask" not in imported
-    assert "werkzeug" not in imported
-    assert "webapp" not in imported  # nothing from the app at all: only relative imports

@@ -1009,19 +1009,3 @@ def test_store_from_url_rejects_other_urls(tmp_path: Path, url: str) -> None:
 def test_store_from_url_rejects_nul(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="NUL"):
         store_from_url("photos\0evil", default_root=tmp_path)
-
-
-def test_storage_package_does_not_import_flask() -> None:
-    import ast
-
-    imported = {
-        alias.name.split(".")[0]
-        for module in Path(storage.__file__).parent.glob("*.py")
-        for node in ast.walk(ast.parse(module.read_text()))
-        if isinstance(node, ast.Import | ast.ImportFrom)
-        for alias in (
-            node.names if isinstance(node, ast.Import) else [ast.alias(node.module or "")]
-        )
-    }
-    assert "flask" not in imported
-    assert "werkzeug" not in imported
