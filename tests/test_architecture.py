@@ -17,7 +17,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "webapp"
-PURE = ["imaging", "storage", "progress", "charts", "validation", "vocabulary"]
+PURE = ["imaging", "storage", "progress", "charts", "validation", "vocabulary", "sharing.fhir"]
 WEB_FRAMEWORK = (
     "flask",
     "flask_login",

@@ -1,8 +1,8 @@
 """Share links: the patient's management pages, and the dermatologist's read-only view /s/<token>.
 
 The public view needs no account. It answers 404 for an unknown token, 410 for an expired or
-revoked one (page, photos and PDF alike), and never links into the patient's account. Only the
-HTML page writes anything: one row in the view log per visit.
+revoked one (page, photos, PDF and FHIR download alike), and never links into the patient's
+account. Only the HTML page writes anything: one row in the view log per visit.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from ..responses import RENDITIONS, date_arg, photo_response, photo_url_builder
 from ..templating import coarse_device
 from ..validation import Invalid
 from ..vocabulary import AREAS
-from . import bp, links, public
+from . import bp, export, links, public
 
 # Guessing tokens is pointless (256 bits), but cheap to slow down: only unknown or malformed tokens
 # count. A valid link's 404s (a photo deleted since, out of its scope) are not guesses, and counting
@@ -196,3 +196,14 @@ def _attachment(filename: str) -> str:
 @bp.get("/robots.txt")
 def robots():
     return Response("User-agent: *\nDisallow: /s/\n", mimetype="text/plain")
+
+
+@bp.get("/s/<token>/fhir.json")
+@limiter.limit(GUESS_LIMIT, deduct_when=_misses_only)
+def public_fhir(token: str):
+    """The link's records as a FHIR R5 Bundle, for a clinic's records system."""
+    link = _live_link(token)
+    download = export.fhir_download(link, current_app.extensions["photo_store"])
+    response = Response(download.data, content_type=export.CONTENT_TYPE)
+    response.headers["Content-Disposition"] = _attachment(download.filename)
+    return response

@@ -1,0 +1,303 @@
+"""A share link's records as a FHIR R5 Bundle, for a clinic that files them in its records system.
+
+Pure: it takes the plain data that export.py reads within the link's scope (notes already left
+out, photos already absent when the link leaves them out) and returns the Bundle as a dict. The
+codes are Skinlog's own, under an example domain, with the label a patient reads as the text: the
+clinician reads words, and no terminology server is needed (docs/domain.md says what they mean).
+
+The Patient has the display name only. Each treatment session is a Procedure; each daily entry a
+QuestionnaireResponse and, derived from it, an Observation per rating, severity and warning sign;
+each photo a DocumentReference holding the image, and an Observation of its measured colour,
+labelled indicative.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from ..vocabulary import AFTERCARE, AREAS, DEVICES, RATINGS, RED_FLAGS, SETTINGS, SEVERITY_WORDS
+
+BASE = "https://skinlog.example/fhir"
+QUESTIONNAIRE = f"{BASE}/Questionnaire/daily-log"
+CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/observation-category"
+COLOUR_NOTE = (
+    "Indicative, not a diagnosis: measured from a phone photo, whose colour moves with the light. "
+    "A trend for this patient, not a figure to compare between people."
+)
+# Resource ids are name-based UUIDs (_urn): the same export made twice names them the same, so a
+# records system can tell a resend from a new record. Skinlog's own UUIDs are in `identifier`.
+_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, BASE)
+
+
+@dataclass(frozen=True)
+class FhirSession:
+    uuid: str
+    date: date
+    device: str
+    needle_depth_mm: float
+    areas: tuple[str, ...]
+    setting: str
+    notes: str  # "" when the link leaves notes out
+
+
+@dataclass(frozen=True)
+class FhirEntry:
+    uuid: str
+    date: date
+    ratings: dict[str, int | None]  # vocabulary.RATINGS' names, 0-10
+    pie_severity: int | None  # 0-4
+    pih_severity: int | None
+    red_flags: tuple[str, ...]
+    aftercare: tuple[str, ...]
+    notes: str  # "" when the link leaves notes out
+
+
+@dataclass(frozen=True)
+class FhirPhoto:
+    uuid: str
+    entry_uuid: str
+    date: date  # its entry's
+    area: str
+    jpeg: bytes | None  # the display rendition; None if the store has lost it
+    lab_l: float | None = None  # indicative colour of the measured region
+    lab_a: float | None = None
+    lab_b: float | None = None
+    ita_deg: float | None = None
+
+
+@dataclass(frozen=True)
+class FhirRecords:
+    patient_key: str  # a stable, secret string (the link's token hash): the Patient id hashes it
+    patient_name: str
+    created_at: datetime  # aware
+    sessions: Sequence[FhirSession] = ()
+    entries: Sequence[FhirEntry] = ()
+    photos: Sequence[FhirPhoto] = ()  # empty when the link leaves photos out
+
+
+def build_bundle(records: FhirRecords) -> dict[str, Any]:
+    """A Bundle of type "collection" holding every resource of `records`, ready for json.dumps."""
+    patient = _urn("patient", records.patient_key)
+    resources: list[tuple[str, dict[str, Any]]] = [(patient, _patient(records))]
+    for session in records.sessions:
+        resources.append((_urn("session", session.uuid), _procedure(session, patient)))
+    photos_of: dict[str, list[str]] = {}
+    for photo in records.photos:
+        photos_of.setdefault(photo.entry_uuid, []).append(_urn("photo", photo.uuid))
+    for entry in records.entries:
+        response = _urn("entry", entry.uuid)
+        photos = photos_of.get(entry.uuid, [])
+        resources.append((response, _questionnaire_response(entry, patient, photos)))
+        resources += _entry_observations(entry, patient, response)
+    for photo in records.photos:
+        document = _urn("photo", photo.uuid)
+        resources.append((document, _document_reference(photo, patient)))
+        if photo.lab_l is not None:
+            resources.append(_colour_observation(photo, patient, document))
+    return {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "timestamp": records.created_at.isoformat().replace("+00:00", "Z"),
+        "entry": [{"fullUrl": url, "resource": resource} for url, resource in resources],
+    }
+
+
+# --- Resources ------------------------------------------------------------------------------------
+
+
+def _patient(records: FhirRecords) -> dict[str, Any]:
+    return {"resourceType": "Patient", "name": [{"text": records.patient_name}]}
+
+
+def _procedure(session: FhirSession, patient: str) -> dict[str, Any]:
+    depth = f"{session.needle_depth_mm:g} mm"
+    how = f"{DEVICES.get(session.device, session.device)}, needle depth {depth}"
+    if session.setting in SETTINGS:
+        how += f"; {SETTINGS[session.setting].lower()}"
+    notes = [{"text": how}]
+    if session.notes:
+        notes.append({"text": session.notes})
+    procedure = {
+        "resourceType": "Procedure",
+        "identifier": [{"system": f"{BASE}/session", "value": session.uuid}],
+        "status": "completed",
+        "code": _concept("procedure", "microneedling", "Microneedling"),
+        "subject": {"reference": patient},
+        "occurrenceDateTime": session.date.isoformat(),  # R5's name for R4's performed[x]
+        "note": notes,
+    }
+    if session.areas:
+        procedure["bodySite"] = [{"text": AREAS.get(area, area)} for area in session.areas]
+    return procedure
+
+
+def _questionnaire_response(entry: FhirEntry, patient: str, photos: list[str]) -> dict[str, Any]:
+    items = [
+        {"linkId": name, "text": label, "answer": [{"valueInteger": entry.ratings[name]}]}
+        for name, label in RATINGS.items()
+        if entry.ratings.get(name) is not None
+    ]
+    for name, label, value in _severities(entry):
+        items.append({"linkId": name, "text": label, "answer": [{"valueCoding": _severity(value)}]})
+    for name, system, text, chosen, words in (
+        ("red_flags", "red-flag", "Warning signs", entry.red_flags, RED_FLAGS),
+        ("aftercare", "aftercare", "Aftercare", entry.aftercare, AFTERCARE),
+    ):
+        if chosen:
+            codings = [_coding(system, code, words.get(code, code)) for code in chosen]
+            items.append(
+                {"linkId": name, "text": text, "answer": [{"valueCoding": c} for c in codings]}
+            )
+    if photos:
+        answers = [{"valueReference": {"reference": photo}} for photo in photos]
+        items.append({"linkId": "photos", "text": "Photos", "answer": answers})
+    if entry.notes:
+        items.append({"linkId": "notes", "text": "Notes", "answer": [{"valueString": entry.notes}]})
+    response = {
+        "resourceType": "QuestionnaireResponse",
+        "identifier": [{"system": f"{BASE}/entry", "value": entry.uuid}],
+        "questionnaire": QUESTIONNAIRE,
+        "status": "completed",
+        "subject": {"reference": patient},
+        "authored": entry.date.isoformat(),
+        "source": {"reference": patient},
+    }
+    if items:
+        response["item"] = items
+    return response
+
+
+def _entry_observations(
+    entry: FhirEntry, patient: str, response: str
+) -> list[tuple[str, dict[str, Any]]]:
+    """One Observation per rating given, per severity given and per warning sign reported."""
+
+    def observation(name: str, code: dict[str, Any], value: dict[str, Any]) -> tuple[str, dict]:
+        resource = {
+            "resourceType": "Observation",
+            "status": "final",
+            "category": [_category("survey", "Survey")],
+            "code": code,
+            "subject": {"reference": patient},
+            "effectiveDateTime": entry.date.isoformat(),
+            "derivedFrom": [{"reference": response}],
+            **value,
+        }
+        return _urn("entry", entry.uuid, name), resource
+
+    found = [
+        observation(
+            name,
+            _concept("rating", name, label),
+            {"valueInteger": entry.ratings[name], "note": [{"text": "0 none to 10 worst"}]},
+        )
+        for name, label in RATINGS.items()
+        if entry.ratings.get(name) is not None
+    ]
+    for name, label, value in _severities(entry):
+        severity = _severity(value)
+        concept = {"coding": [severity], "text": f"{value} – {severity['display']}"}
+        found.append(
+            observation(name, _concept("severity", name, label), {"valueCodeableConcept": concept})
+        )
+    for flag in entry.red_flags:
+        label = RED_FLAGS.get(flag, flag)
+        found.append(
+            observation(
+                f"red_flag/{flag}", _concept("red-flag", flag, label), {"valueBoolean": True}
+            )
+        )
+    return found
+
+
+def _document_reference(photo: FhirPhoto, patient: str) -> dict[str, Any]:
+    area = AREAS.get(photo.area, photo.area)
+    attachment: dict[str, Any] = {
+        "contentType": "image/jpeg",
+        "title": f"{area}, {photo.date.isoformat()}",
+        "creation": photo.date.isoformat(),
+    }
+    if photo.jpeg is not None:
+        attachment["data"] = base64.b64encode(photo.jpeg).decode("ascii")
+    else:
+        attachment["title"] += " (image not available)"
+    return {
+        "resourceType": "DocumentReference",
+        "identifier": [{"system": f"{BASE}/photo", "value": photo.uuid}],
+        "status": "current",
+        "type": _concept("document", "photo", "Photo of acne marks"),
+        "subject": {"reference": patient},
+        "bodySite": [{"concept": {"text": area}}],
+        "description": f"Photo of {area.lower()} taken by the patient",
+        "content": [{"attachment": attachment}],
+    }
+
+
+def _colour_observation(
+    photo: FhirPhoto, patient: str, document: str
+) -> tuple[str, dict[str, Any]]:
+    components = [
+        _component("lab-l", "CIELAB L* (lightness)", photo.lab_l, "L*"),
+        _component("lab-a", "CIELAB a* (redness)", photo.lab_a, "a*"),
+        _component("lab-b", "CIELAB b* (yellowness)", photo.lab_b, "b*"),
+        _component("ita", "Individual typology angle (ITA°)", photo.ita_deg, "°"),
+    ]
+    resource = {
+        "resourceType": "Observation",
+        "status": "final",
+        "category": [_category("imaging", "Imaging")],
+        "code": _concept("colour", "measured-colour", "Measured skin colour (indicative)"),
+        "subject": {"reference": patient},
+        "effectiveDateTime": photo.date.isoformat(),
+        "bodySite": {"text": AREAS.get(photo.area, photo.area)},
+        "derivedFrom": [{"reference": document}],
+        "interpretation": [{"text": "Indicative, not a diagnosis"}],
+        "note": [{"text": COLOUR_NOTE}],
+        "component": [c for c in components if c is not None],
+    }
+    return _urn("photo", photo.uuid, "colour"), resource
+
+
+# --- Pieces ---------------------------------------------------------------------------------------
+
+
+def _severities(entry: FhirEntry) -> list[tuple[str, str, int]]:
+    pairs = (("pie_severity", "PIE severity (red marks)", entry.pie_severity),
+             ("pih_severity", "PIH severity (dark marks)", entry.pih_severity))  # fmt: skip
+    return [(name, label, value) for name, label, value in pairs if value is not None]
+
+
+def _severity(value: int) -> dict[str, str]:
+    return _coding("severity-scale", str(value), SEVERITY_WORDS.get(value, str(value)))
+
+
+def _component(name: str, label: str, value: float | None, unit: str) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    quantity: dict[str, Any] = {"value": round(value, 2), "unit": unit}
+    if unit == "°":
+        quantity |= {"system": "http://unitsofmeasure.org", "code": "deg"}
+    return {"code": _concept("colour", name, label), "valueQuantity": quantity}
+
+
+def _coding(system: str, code: str, display: str) -> dict[str, str]:
+    return {"system": f"{BASE}/CodeSystem/{system}", "code": code, "display": display}
+
+
+def _concept(system: str, code: str, text: str) -> dict[str, Any]:
+    return {"coding": [_coding(system, code, text)], "text": text}
+
+
+def _category(code: str, display: str) -> dict[str, Any]:
+    return {"coding": [{"system": CATEGORY_SYSTEM, "code": code, "display": display}]}
+
+
+def _urn(*names: str) -> str:
+    """A resource's fullUrl: a UUID made from what it is, so that an entry and a session sent
+    with the same UUID never clash, and the same records give the same ids."""
+    return f"urn:uuid:{uuid.uuid5(_NAMESPACE, '/'.join(names))}"
