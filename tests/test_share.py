@@ -389,3 +389,82 @@ def test_pdf_table_repeats_its_heading_on_every_page_it_spans(tmp_path):
         first_row = next(i for i, line in enumerate(lines) if re.match(r"\d\d \w\w\w 2026", line))
         assert heading in lines[:first_row], f"page {number} starts the table without its heading"
     assert all(f"{day.date:%d %b %Y}" in " ".join(pages) for day in days), "no day is lost"
+
+
+# --- What the dermatologist reads first: warning signs, then "is it working?" ---------------------
+
+
+def log_flags(client, day: date, *flags: str) -> None:
+    response = client.post("/log", data=entry_form(day=day, red_flags=list(flags)))
+    assert response.status_code == 302
+
+
+def test_shared_view_opens_with_warning_signs_and_summary_before_any_table(
+    logged_in, dermatologist
+):
+    session_day = TODAY - timedelta(days=6)
+    logged_in.post("/sessions/new", data=session_form(date=session_day.isoformat()))
+    log_flags(logged_in, TODAY - timedelta(days=8))
+    for offset in (2, 3, 4):
+        log_flags(logged_in, session_day + timedelta(days=offset), "spreading_redness")
+    log_flags(logged_in, session_day + timedelta(days=3), "pus", "spreading_redness")
+    page = dermatologist.get(create_link(logged_in)).get_data(as_text=True)
+    first_table = page.index("<table")
+    warnings, summary = page.index('id="warnings-heading"'), page.index('id="glance-heading"')
+    assert warnings < summary < first_table
+    block = words(re.sub(r"<[^>]+>", " ", page[warnings:first_table]))
+    day_3 = session_day + timedelta(days=3)
+    assert (
+        f"Pus or yellow crusting – 1 day: {day_3.day} {day_3:%b %Y} (day 3 after session 1)"
+        in block
+    )
+    assert "Warmth or redness that is spreading – 3 days:" in block
+    assert "(day 2 after session 1)" in block and "(day 4)" in block
+    assert (
+        "PIE moderate (3) to moderate (3), PIH almost clear (1) to almost clear (1), from" in block
+    )
+    assert "(before the first session) to" in block
+    assert "1 session so far;" in block
+
+
+def test_warning_signs_respect_the_links_dates_and_ignore_the_notes_setting(
+    logged_in, dermatologist
+):
+    log_flags(logged_in, TODAY - timedelta(days=20), "fever")
+    log_flags(logged_in, TODAY - timedelta(days=2), "new_dark_patches")
+    since = (TODAY - timedelta(days=7)).isoformat()
+    page = dermatologist.get(create_link(logged_in, date_from=since)).get_data(as_text=True)
+    assert "New dark patches appearing" in page and "Fever or chills" not in page
+    old_only = create_link(logged_in, date_to=(TODAY - timedelta(days=10)).isoformat())
+    assert "Fever or chills" in dermatologist.get(old_only).get_data(as_text=True)
+    quiet = create_link(logged_in, date_from=(TODAY - timedelta(days=1)).isoformat())
+    assert "No warning signs reported in this period" in dermatologist.get(quiet).get_data(
+        as_text=True
+    )
+
+
+def test_pdf_first_page_holds_the_warning_signs_and_the_summary(logged_in, dermatologist, tmp_path):
+    session_day = TODAY - timedelta(days=6)
+    logged_in.post("/sessions/new", data=session_form(date=session_day.isoformat()))
+    log_flags(logged_in, session_day - timedelta(days=1))
+    for offset in (1, 2):
+        log_flags(logged_in, session_day + timedelta(days=offset), "pus")
+    pdf = dermatologist.get(f"{create_link(logged_in)}/report.pdf").get_data()
+    (tmp_path / "report.pdf").write_bytes(pdf)
+    first_page = words(
+        subprocess.run(
+            ["pdftotext", "-f", "1", "-l", "1", tmp_path / "report.pdf", "-"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
+    assert first_page.index("Warning signs") < first_page.index("At a glance")
+    assert first_page.index("At a glance") < first_page.index("Treatment sessions")
+    assert "Pus or yellow crusting - 2 days:" in first_page
+    assert "(day 1 after session 1)" in first_page and "(day 2)" in first_page
+    assert "PIE moderate (3) to moderate (3), PIH almost clear (1) to almost" in first_page
+    assert "1 session so far; 3 of the 8 days from" in first_page
+    assert "Across the series" not in words(" ".join(pdf_pages(pdf, tmp_path))), (
+        "one session: nothing to compare across sessions"
+    )

@@ -11,7 +11,7 @@ import pytest
 from tests.history_factory import add_history
 from tests.photo_factory import make_photo
 from webapp.extensions import db
-from webapp.models import Photo, User
+from webapp.models import Entry, Photo, User
 from webapp.timeline import build_timeline
 
 TODAY = date.today()
@@ -259,3 +259,26 @@ def test_measured_metrics_offer_a_choice_of_photographed_area(logged_in, app, us
     assert "from the right cheek photos" in measured
     rated = logged_in.get("/timeline?metric=redness").get_data(as_text=True)
     assert 'id="measure-area"' not in rated
+
+
+def test_timeline_opens_with_warning_signs_and_summary_before_any_table(logged_in, app, user):
+    history(app, user, days=60, sessions=2, session_every=30)
+    with app.app_context():
+        entry = db.session.execute(
+            db.select(Entry).where(Entry.user_id == user.id, Entry.date == TODAY)
+        ).scalar_one()
+        entry.red_flags = ["worsening_pain"]
+        db.session.commit()
+    page = logged_in.get("/timeline").get_data(as_text=True)
+    warnings, summary = page.index('id="warnings-heading"'), page.index('id="glance-heading"')
+    assert warnings < summary < page.index("<table")
+    assert "Pain getting worse after day 3" in page
+    assert "(day 22 after session 2)" in page
+    assert "2 sessions so far; 60 of the 60 days from" in page
+
+
+def test_series_compares_the_day_every_finished_cycle_reached(logged_in, app, user):
+    history(app, user, days=60, sessions=3, session_every=21)
+    page = logged_in.get("/timeline").get_data(as_text=True)
+    assert "PIE ~day 20" in page and "~day 28" not in page
+    assert "nearest day 28" not in page

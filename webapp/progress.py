@@ -199,6 +199,13 @@ class SeriesRow:
     matched: Mapping[str, DayValue | None]  # metric -> value on MATCHED_DAY or the nearest day
 
 
+def matched_day(session_cycles: Sequence[Cycle]) -> int:
+    """The day the series compares: MATCHED_DAY, or sooner when a completed cycle (any but the
+    latest) is shorter, so that every completed cycle has that day."""
+    completed = sorted(session_cycles, key=lambda cycle: cycle.date)[:-1]
+    return min([MATCHED_DAY, *(cycle.last_day for cycle in completed)])
+
+
 def nearest_day(points: Sequence[tuple[int, float]], target: int) -> DayValue | None:
     """The logged point closest to `target`; on a tie, the later day (further into healing)."""
     if not points:
@@ -306,9 +313,10 @@ def summary_lines(
     """Plain-language findings computed from the series rows, e.g. "PIE severity at 4 weeks fell
     from 3 after session 1 to 1 after session 3." Empty when there is nothing to compare."""
     lines = []
+    reached = [row for row in rows if row.last_day >= matched_day]  # not a cycle still short of it
     for key in metrics:
         metric = METRICS[key]
-        measured = [(row.number, row.matched.get(key)) for row in rows]
+        measured = [(row.number, row.matched.get(key)) for row in reached]
         measured = [(number, value) for number, value in measured if value is not None]
         if len(measured) < 2:
             continue

@@ -6,11 +6,12 @@ Flask nor the models, so a report can be made, and tested, from made-up data.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import NamedTuple
 
 from ..progress import PhotoItem, SessionCalendar
+from ..summary import WarningSign
 
 
 class DayRow(NamedTuple):
@@ -59,3 +60,5 @@ class ReportContent:
     days: list[DayRow]
     calendar: SessionCalendar  # aligns a day to its session ("S2 D10")
     include_notes: bool
+    warning_signs: list[WarningSign] = field(default_factory=list)  # first, on page 1
+    headline: list[str] = field(default_factory=list)  # "is it working?" in numbers, next

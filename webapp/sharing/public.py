@@ -128,10 +128,9 @@ def _report_content(shared: Shared) -> ReportContent:
     link, timeline = shared.link, shared.timeline
     charts = []
     if timeline.sessions:
-        charts = [
-            ("Recovery after each session", str(_recovery_chart(timeline))),
-            ("Across the series", str(_series_chart(timeline))),
-        ]
+        charts.append(("Recovery after each session", str(_recovery_chart(timeline))))
+    if len(timeline.series) >= 2:  # one session is nothing to compare across
+        charts.append(("Across the series", str(_series_chart(timeline))))
     return ReportContent(
         patient_name=link.user.display_name,
         track=link.user.track,
@@ -145,6 +144,8 @@ def _report_content(shared: Shared) -> ReportContent:
         days=shared.days,
         calendar=timeline.calendar,
         include_notes=link.include_notes,
+        warning_signs=timeline.warning_signs,
+        headline=timeline.headline,
     )
 
 

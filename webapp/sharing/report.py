@@ -18,6 +18,7 @@ from fpdf.enums import TableHeadingsDisplay
 
 from ..progress import PhotoItem, SessionCalendar
 from ..storage import PhotoStore
+from ..summary import NO_WARNING_SIGNS
 from ..vocabulary import AREAS, DEVICES, RATINGS, TRACKS
 from .content import DayRow, PhotoPair, ReportContent
 
@@ -43,6 +44,8 @@ def build_report_pdf(content: ReportContent, store: PhotoStore) -> bytes:
     pdf.add_page()
     pdf.heading(f"Progress of {content.patient_name}", size=16)
     pdf.paragraph(_facts(content))
+    _warning_signs_section(pdf, content)
+    _headline_section(pdf, content.headline)
     if content.summary:
         pdf.ln(1)
         pdf.paragraph(content.summary)
@@ -130,6 +133,28 @@ def _facts(content: ReportContent) -> str:
     if content.fitzpatrick:
         facts += f" Fitzpatrick skin type {content.fitzpatrick}."
     return facts
+
+
+def _warning_signs_section(pdf: _Report, content: ReportContent) -> None:
+    pdf.heading("Warning signs")
+    if not content.warning_signs:
+        pdf.paragraph(f"{NO_WARNING_SIGNS}.")
+        return
+    for sign in content.warning_signs:
+        pdf.set_font(pdf.family, "B", 9)
+        pdf.set_text_color(160, 30, 40)
+        pdf.paragraph(f"{sign.label} - {sign.count}:")
+        pdf.set_font(pdf.family, "", 9)
+        pdf.set_text_color(31, 26, 28)
+        pdf.paragraph(sign.when)
+
+
+def _headline_section(pdf: _Report, lines: Sequence[str]) -> None:
+    if not lines:
+        return
+    pdf.heading("At a glance")
+    for line in lines:
+        pdf.paragraph(line)
 
 
 def _sessions_section(pdf: _Report, content: ReportContent) -> None:

@@ -1,7 +1,8 @@
-"""The timeline's read step: one patient's live rows, in three queries whatever the history's length
-(sessions, entries, photos; two when photos are left out). Only the columns a view shows: a
-two-year history has thousands of photos, and each JSON column (the region) costs a decode per
-row even when it is null. What the rows mean is worked out in align.py.
+"""The timeline's read step: one patient's live rows, in four queries whatever the history's length
+(sessions, entries, photos, the days with warning signs; three when photos are left out). Only
+the columns a view shows: a two-year history has thousands of photos, and each JSON column (the
+region, the warning signs) costs a decode per row even when it is null or empty. What the rows
+mean is worked out in align.py.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ class History:
     sessions: list[SessionRow]  # every live session (numbering needs them all), oldest first
     entries: Sequence[EntryRow]  # the live entries within the range, oldest first
     photos: Sequence[PhotoRow]  # the live photos of live entries within the range, by id
+    flagged: Sequence[tuple[date, list[str]]] = ()  # the entries reporting warning signs, by date
 
 
 def read_history(
@@ -73,7 +75,20 @@ def read_history(
         # query's time. align.py sorts each area's photos by date instead.
         query = _within(_photo_query(user), Entry.date, date_from, date_to).order_by(Photo.id)
         photos = _rows(query)
-    return History(today, sessions, entries, photos)
+    return History(today, sessions, entries, photos, _flagged(user, date_from, date_to))
+
+
+def _flagged(
+    user: User, date_from: date | None, date_to: date | None
+) -> list[tuple[date, list[str]]]:
+    """The days with warning signs: only those rows, so only their JSON is decoded."""
+    query = sa.select(Entry.date, Entry.red_flags).where(
+        Entry.user_id == user.id,
+        Entry.deleted_at.is_(None),
+        sa.cast(Entry.red_flags, sa.Text).not_in(["[]", "null"]),
+    )
+    rows = db.session.execute(_within(query, Entry.date, date_from, date_to).order_by(Entry.date))
+    return [(day, list(flags or ())) for day, flags in rows]
 
 
 def _sessions(user: User) -> list[SessionRow]:

@@ -1,13 +1,14 @@
 """The progress timeline of one patient: read (read.py) → align (align.py) → present (here).
 
 `build_timeline(user, ...)` is what the patient's timeline pages, the dermatologist's shared view
-and the PDF report all start from. It runs three queries whatever the length of the history
-(sessions, entries, photos; two when photos are left out), hands the rows to the pure maths in
-`progress`, and returns a `Timeline` of plain data.
+and the PDF report all start from. It runs four queries whatever the length of the history
+(sessions, entries, photos, days with warning signs; three when photos are left out), hands the
+rows to the pure maths in `progress` and `summary`, and returns a `Timeline` of plain data.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 from .. import progress
@@ -49,6 +50,7 @@ def build_timeline(
         date_from=date_from,
         date_to=date_to,
         include_photos=include_photos,
+        flagged=history.flagged,
     )
 
 
@@ -62,6 +64,7 @@ def _present(
     date_from: date | None,
     date_to: date | None,
     include_photos: bool,
+    flagged: Sequence[tuple[date, list[str]]],
 ) -> Timeline:
     """The curves, series and summary of the chosen metric, measured on the chosen area."""
     photos_by_area = aligned.photos_by_area
@@ -78,7 +81,8 @@ def _present(
     matched = ["pie_severity", "pih_severity"]
     if measure_area is not None:
         matched += MEASURED_METRICS
-    series = progress.series_rows(aligned.cycles, days, matched)
+    matched_day = progress.matched_day(aligned.cycles)
+    series = progress.series_rows(aligned.cycles, days, matched, matched_day)
     tracked = [
         key
         for key, on in (("pie_severity", tracks_pie(track)), ("pih_severity", tracks_pih(track)))
@@ -94,12 +98,15 @@ def _present(
         sessions=aligned.sessions,
         curves=progress.recovery_curves(aligned.cycles, days, chosen.key),
         series=series,
-        summary=progress.summary_lines(series, tracked),
+        summary=progress.summary_lines(series, tracked, matched_day),
         entry_count=len(values_by_date),
         include_photos=include_photos,
         measure_area=measure_area,
         photos_by_area=photos_by_area,
         calendar=aligned.calendar,
+        matched_day=matched_day,
+        days=days,
+        flagged=list(flagged),
     )
 
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 
-from .. import progress
-from ..progress import Curve, Metric, PhotoItem, SeriesRow, SessionCalendar
-from ..vocabulary import tracks_pie, tracks_pih
+from .. import progress, summary
+from ..progress import Curve, DayRecord, Metric, PhotoItem, SeriesRow, SessionCalendar
+from ..summary import WarningSign
+from ..vocabulary import AREAS, tracks_pie, tracks_pih
 from .align import SessionInfo
 
 # A photo picked in the compare view: by id (links), else the one nearest a date (the form).
@@ -44,11 +45,32 @@ class Timeline:
     measure_area: str | None  # the area whose photos give the measured metrics
     photos_by_area: dict[str, list[PhotoItem]] = field(default_factory=dict)
     calendar: SessionCalendar = field(default_factory=lambda: SessionCalendar([]))
+    matched_day: int = progress.MATCHED_DAY  # the day of each cycle the series compares
+    days: list[DayRecord] = field(default_factory=list)  # each logged day's values, measured too
+    flagged: list[summary.FlaggedDay] = field(default_factory=list)  # days with warning signs
     _strips: dict[str, list[PhotoItem]] = field(default_factory=dict, repr=False)
+    no_warning_signs: ClassVar[str] = summary.NO_WARNING_SIGNS
 
     @property
     def has_data(self) -> bool:
         return bool(self.sessions or self.entry_count)
+
+    @property
+    def warning_signs(self) -> list[WarningSign]:
+        """Each warning sign reported in the range, with its dates (summary.warning_signs)."""
+        return summary.warning_signs(self.flagged, self.calendar)
+
+    @property
+    def headline(self) -> list[str]:
+        """'Is it working?' in numbers: the sentences the views open with (summary.headline)."""
+        return summary.headline(
+            self.days,
+            self.calendar,
+            severities=self.severity_metrics,
+            measured_area=AREAS[self.measure_area] if self.measure_area else None,
+            sessions_shown=len(self.sessions),
+            period=summary.Period(self.date_from, self.date_to, self.today),
+        )
 
     @property
     def photo_count(self) -> int:
