@@ -391,6 +391,57 @@ def test_pdf_table_repeats_its_heading_on_every_page_it_spans(tmp_path):
     assert all(f"{day.date:%d %b %Y}" in " ".join(pages) for day in days), "no day is lost"
 
 
+def test_pdf_notes_in_any_script_read_back_as_written(logged_in, dermatologist, tmp_path, caplog):
+    """Japanese, Arabic, Hindi and emoji are drawn from fallback fonts: no glyph is left out."""
+    notes = {
+        "Japanese": "赤みが少し引いた",
+        "Arabic": "الاحمرار أقل اليوم",
+        "Hindi": "लालिमा कम है",
+        "emoji": "😊👍",
+    }
+    # The page shows each as typed. pdftotext reads the letters back in order but spaces them its
+    # own way (it adds a space where the font changes, or where a vowel sign is drawn before its
+    # consonant), and, like other extractors, turns each right-to-left word round letter by
+    # letter, the two letters of the lam-alef ligature (one glyph, for lam then alef) included.
+    pdftotext_reading = {"الاحمرار أقل اليوم": "االحمرار أقل اليوم"}
+    for days_ago, note in enumerate(notes.values()):
+        logged_in.post("/log", data=entry_form(day=TODAY - timedelta(days=days_ago), notes=note))
+    path = create_link(logged_in, include_notes="y")
+    pdf = dermatologist.get(f"{path}/report.pdf").get_data()
+    assert "missing the following glyphs" not in caplog.text  # fpdf2's warning for dropped ones
+    letters = unspaced(" ".join(pdf_pages(pdf, tmp_path)))  # laid out: Arabic words in order
+    for script, note in notes.items():
+        readings = {unspaced(note), unspaced(pdftotext_reading.get(note, note))}
+        assert any(reading in letters for reading in readings), f"no {script} note in {letters}"
+
+
+def unspaced(text: str) -> str:
+    return "".join(text.split())
+
+
+def test_pdf_still_renders_where_the_fallback_fonts_are_missing(monkeypatch, tmp_path):
+    """Without the fallback fonts (no fonts-noto-*), DejaVu alone draws the report and leaves
+    out the glyphs it lacks."""
+    absent = tmp_path / "NotoSansCJK-Regular.ttc"
+    monkeypatch.setattr("webapp.sharing.report.FALLBACK_FONTS", (("NotoCJK", absent, 0),))
+    content = ReportContent(
+        patient_name="Sam",
+        track="both",
+        fitzpatrick=None,
+        date_from=None,
+        date_to=None,
+        summary="",
+        sessions=[],
+        charts=[],
+        photo_pairs=[],
+        days=[DayRow(date(2026, 1, 1), 3, 1, 0, 0, 2, 0, 1, 1, "Less red 赤み")],
+        calendar=SessionCalendar([]),
+        include_notes=True,
+    )
+    text = words(" ".join(pdf_pages(build_report_pdf(content, store=None), tmp_path)))
+    assert "01 Jan 2026: Less red" in text and "赤" not in text
+
+
 # --- What the dermatologist reads first: warning signs, then "is it working?" ---------------------
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from fpdf import FPDF, FontFace
 from fpdf.enums import TableHeadingsDisplay
+from fpdf.fonts import TTFFont
 
 from ..progress import PhotoItem, SessionCalendar
 from ..storage import PhotoStore
@@ -25,6 +26,19 @@ from .content import DayRow, PhotoPair, ReportContent
 # DejaVu covers any name a patient types; without it the core font shows Latin-1 only.
 UNICODE_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 UNICODE_FONT_BOLD = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
+# Each glyph DejaVu lacks is drawn from the first of these that has it: (family, file, face in a
+# .ttc collection). Those missing from the machine are skipped; their scripts are then left out.
+FALLBACK_FONTS = (
+    # fonts-noto-core
+    ("NotoDevanagari", Path("/usr/share/fonts/truetype/noto/NotoSansDevanagari-Regular.ttf"), 0),
+    ("NotoArabic", Path("/usr/share/fonts/truetype/noto/NotoSansArabic-Regular.ttf"), 0),
+    # fonts-noto-cjk: face 0 is Japanese; every face holds the Chinese, Japanese and Korean glyphs
+    ("NotoCJK", Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"), 0),
+    # fonts-noto-color-emoji (colour bitmaps, which fpdf2 embeds as images)
+    ("NotoEmoji", Path("/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf"), 0),
+)
+# Text with a character beyond Latin, Greek, Cyrillic, Armenian and their punctuation is shaped.
+_NEEDS_SHAPING = re.compile("[^\u0000-\u058f\u2000-\u20cf]")
 HEADING_FILL = (243, 230, 235)
 # The ratings table's column headings: the page's labels are too wide for ten columns on A4.
 SHORT_RATINGS = {
@@ -71,6 +85,35 @@ class _Report(FPDF):
         else:
             self.family = "Helvetica"
             self.unicode = False
+        self._fallbacks_read = False
+
+    def normalize_text(self, text: str) -> str:
+        """Every text drawn passes here. It is shaped (HarfBuzz) where its script needs it, so that
+        Arabic letters join, right to left, and Devanagari vowel signs take their places: shaping
+        every table cell too made the report three times slower."""
+        self.set_text_shaping(self.unicode and _NEEDS_SHAPING.search(text) is not None)
+        return super().normalize_text(text)
+
+    def get_fallback_font(self, char: str, style: str = "") -> str | None:
+        """The font for a glyph DejaVu lacks. The fallback fonts on this machine are read when a
+        glyph first needs one; bold text takes their regular face."""
+        if not self._fallbacks_read:
+            self._fallbacks_read = True
+            families = []
+            for family, path, face in FALLBACK_FONTS:
+                if path.exists():
+                    self.add_font(family, "", str(path), collection_font_number=face)
+                    families.append(family)
+            self.set_fallback_fonts(families, exact_match=False)
+        return super().get_fallback_font(char, style)
+
+    def output(self, *args, **kwargs) -> bytearray | None:
+        try:
+            return super().output(*args, **kwargs)
+        finally:
+            for font in self.fonts.values():  # fpdf2 2.8.9 leaves colour fonts' files open
+                if isinstance(font, TTFFont):
+                    font.close()
 
     def text_safe(self, text: str) -> str:
         if self.unicode:
