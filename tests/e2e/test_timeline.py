@@ -30,7 +30,8 @@ def test_timeline_curves_metric_switch_and_compare_slider(live_app, live_server,
         "paths => paths.map(p => p.dataset.session)"
     ) == ["1", "2", "3"]
     expect(chart.locator(".legend-item")).to_have_count(3)
-    expect(page.locator(".summary-lines li").first).to_contain_text("PIE severity")
+    series = page.get_by_role("region", name="Across the series")
+    expect(series.get_by_role("listitem").first).to_contain_text("PIE severity")
     redness_shape = chart.locator("path.curve").first.get_attribute("d")
     page.screenshot(path=screenshots / "01-timeline-redness.png", full_page=True)
 
