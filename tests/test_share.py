@@ -519,3 +519,84 @@ def test_pdf_first_page_holds_the_warning_signs_and_the_summary(logged_in, derma
     assert "Across the series" not in words(" ".join(pdf_pages(pdf, tmp_path))), (
         "one session: nothing to compare across sessions"
     )
+
+
+# --- Before treatment and now; the daily table out of the way ------------------------------------
+
+
+def photographed_series(client) -> None:
+    """Portrait chin photos 40 days ago (before session 1) and today; landscape left cheek photos
+    after each of two sessions (30 and 10 days ago), at day 5 and at day 10."""
+    from tests.photo_factory import make_photo
+
+    portrait, landscape = make_photo(600, 800), make_photo(800, 600)
+    for days_ago in (30, 10):
+        when = (TODAY - timedelta(days=days_ago)).isoformat()
+        client.post("/sessions/new", data=session_form(date=when))
+    for days_ago, area, image in (
+        (40, "chin", portrait),
+        (25, "left_cheek", landscape),
+        (20, "left_cheek", landscape),
+        (5, "left_cheek", landscape),
+        (0, "left_cheek", landscape),
+        (0, "chin", portrait),
+    ):
+        day = TODAY - timedelta(days=days_ago)
+        form = entry_form(day=day, photo_1=(io.BytesIO(image), "a.jpg"), photo_1_area=area)
+        assert client.post("/log", data=form, content_type="multipart/form-data").status_code == 302
+
+
+def test_shared_view_shows_before_treatment_and_now_per_area_before_the_matched_pairs(
+    logged_in, dermatologist
+):
+    photographed_series(logged_in)
+    page = dermatologist.get(create_link(logged_in)).get_data(as_text=True)
+    before_now, compare = page.index('id="before-now-heading"'), page.index('id="compare-heading"')
+    assert before_now < compare
+    pairs = {
+        match.group(1): match.group(2)
+        for match in re.finditer(r'data-before-now="(\w+)">(.*?)</div>', page, re.S)
+    }
+    assert set(pairs) == {"chin", "left_cheek"}
+    chin, cheek = words(re.sub(r"<[^>]+>", " ", pairs["chin"])), pairs["left_cheek"]
+    first_day = TODAY - timedelta(days=40)
+    assert f"Before treatment {first_day.day} {first_day:%b %Y}" in chin
+    assert f"Now {TODAY.day} {TODAY:%b %Y}, day 10 after session 2" in chin
+    cheek_first = TODAY - timedelta(days=25)
+    assert "First photo" in cheek and f"{cheek_first.day} {cheek_first:%b %Y}, day 5 after" in cheek
+    sizes = re.findall(r'<img [^>]*width="(\d+)" height="(\d+)"', pairs["chin"])
+    assert len(sizes) == 2 and all(int(w) * 4 == int(h) * 3 for w, h in sizes), "portrait, whole"
+    assert re.findall(r'<img [^>]*width="(\d+)" height="(\d+)"', cheek)[0] == ("800", "600")
+
+
+def test_shared_view_keeps_the_daily_table_in_a_closed_details_named_by_its_summary(
+    logged_in, dermatologist
+):
+    for days_ago in range(3):
+        logged_in.post("/log", data=entry_form(day=TODAY - timedelta(days=days_ago)))
+    page = dermatologist.get(create_link(logged_in)).get_data(as_text=True)
+    details = re.search(r"<details class=\"daily-ratings\">(.*?)</details>", page, re.S)
+    assert details and "<table" in details.group(1)
+    assert re.search(r'<summary id="entries-heading">Daily ratings \(3 days\)</summary>', page)
+    assert page.count("<table") == page[: details.start()].count("<table") + 1
+
+
+def test_pdf_first_page_has_before_treatment_and_the_summary_and_the_daily_table_comes_last(
+    logged_in, dermatologist, tmp_path
+):
+    photographed_series(logged_in)
+    for days_ago in range(1, 40):
+        logged_in.post("/log", data=entry_form(day=TODAY - timedelta(days=days_ago)))
+    pdf = dermatologist.get(f"{create_link(logged_in)}/report.pdf").get_data()
+    pages = [words(page) for page in pdf_pages(pdf, tmp_path)]
+    first = pages[0]
+    for text in ("Warning signs", "At a glance", "Recovery after each session"):
+        assert text in first
+    assert "Across the series" in first and "Before treatment and now" in first
+    assert "Before treatment" in first and "day 10 after session 2" in first
+    assert "2 sessions so far" in first
+    assert "Daily ratings" not in first
+    assert any("Daily ratings" in page for page in pages[1:])
+    text = " ".join(pages)
+    assert text.index("Treatment sessions") < text.index("Photos at matched days")
+    assert text.index("Photos at matched days") < text.index("Daily ratings"), "the table is last"

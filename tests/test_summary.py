@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from webapp.progress import (
     DayRecord,
+    PhotoItem,
     SessionCalendar,
     cycles,
     matched_day,
@@ -20,6 +21,7 @@ from webapp.progress import (
 from webapp.summary import (
     NO_WARNING_SIGNS,
     Period,
+    before_and_now,
     change,
     dates_in_series,
     headline,
@@ -247,3 +249,56 @@ def test_a_cycle_short_of_the_matched_day_is_not_compared_yet():
     compared = matched_day(session_cycles)
     rows = series_rows(session_cycles, records, ["pie_severity"], compared)
     assert summary_lines(rows, ["pie_severity"], compared) == []
+
+
+# --- Before treatment and now ---------------------------------------------------------------------
+
+
+def photo(name: str, taken: date, area: str = "left_cheek") -> PhotoItem:
+    """A photo of `area` taken on `taken`, aligned to S1-S3."""
+    alignment = CALENDAR.align(taken)
+    return PhotoItem(
+        name, area, taken, alignment.session_number, alignment.days_since_session, 900, 1200, name
+    )
+
+
+def test_before_is_the_last_photo_before_the_first_session_and_now_the_latest():
+    photos = [
+        photo("early", S1 - timedelta(days=20)),
+        photo("baseline", S1 - timedelta(days=1)),
+        photo("s1-d13", after(S1, 13)),
+        photo("s3-d13", after(S3, 13)),
+    ]
+    (pair,) = before_and_now({"left_cheek": photos})
+    assert (pair.area, pair.before.uuid, pair.now.uuid) == ("left_cheek", "baseline", "s3-d13")
+    assert pair.before_label == "Before treatment"
+    assert pair.before_when == "9 Jan 2026"
+    assert pair.now_when == "20 Mar 2026, day 13 after session 3"
+
+
+def test_with_no_photo_before_the_first_session_before_is_the_earliest_and_says_so():
+    photos = [
+        photo("s1-d2", after(S1, 2)),
+        photo("s1-d9", after(S1, 9)),
+        photo("s2-d5", after(S2, 5)),
+    ]
+    (pair,) = before_and_now({"left_cheek": photos})
+    assert (pair.before.uuid, pair.now.uuid) == ("s1-d2", "s2-d5")
+    assert pair.before_label == "First photo"
+    assert pair.before_when == "12 Jan 2026, day 2 after session 1"
+
+
+def test_an_area_with_one_photo_has_no_pair():
+    assert before_and_now({"left_cheek": [photo("only", after(S1, 2))]}) == []
+    assert before_and_now({"left_cheek": []}) == []
+
+
+def test_each_area_has_its_own_pair_in_the_areas_order():
+    chin = [photo("chin-before", S1 - timedelta(days=3), "chin"), photo("chin-now", TODAY, "chin")]
+    cheek = [photo("cheek-s1", after(S1, 1)), photo("cheek-s2", after(S2, 1))]
+    forehead = [photo("forehead-once", TODAY, "forehead")]
+    pairs = before_and_now({"chin": chin, "left_cheek": cheek, "forehead": forehead})
+    assert [(p.area, p.before.uuid, p.now.uuid) for p in pairs] == [
+        ("chin", "chin-before", "chin-now"),
+        ("left_cheek", "cheek-s1", "cheek-s2"),
+    ]

@@ -1,5 +1,6 @@
 """What the timeline and the shared view say first: the warning signs reported, then "is it
-working?" in numbers (severity first → latest, measured colour, sessions, days logged).
+working?" in numbers (severity first → latest, measured colour, sessions, days logged), and per
+area the photo before treatment against the latest one.
 
 Every sentence is made here from the numbers it states, and states where each number comes from
 (its date and its place in the series). Nothing here names a cause: the app never diagnoses
@@ -8,11 +9,11 @@ Every sentence is made here from the numbers it states, and states where each nu
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from .progress import Alignment, DayRecord, SessionCalendar
+from .progress import Alignment, DayRecord, PhotoItem, SessionCalendar
 from .vocabulary import RED_FLAGS, SEVERITY_WORDS
 
 NO_WARNING_SIGNS = "No warning signs reported in this period"
@@ -89,13 +90,15 @@ class Reading:
     @property
     def where(self) -> str:
         """'3 Jan 2026 (before the first session)' or '1 Mar 2026 (day 20 after session 3)'."""
-        place = "before the first session"
-        if self.alignment.session_number is not None:
-            place = (
-                f"day {self.alignment.days_since_session} after session "
-                f"{self.alignment.session_number}"
-            )
-        return f"{self.date.day} {self.date:%b %Y} ({place})"
+        return where(self.date, self.alignment)
+
+
+def where(day: date, alignment: Alignment) -> str:
+    """A date with its place in the series: '1 Mar 2026 (day 20 after session 3)'."""
+    place = "before the first session"
+    if alignment.session_number is not None:
+        place = f"day {alignment.days_since_session} after session {alignment.session_number}"
+    return f"{day.day} {day:%b %Y} ({place})"
 
 
 @dataclass(frozen=True)
@@ -268,3 +271,49 @@ def headline(
     logged = [day.date for day in days]  # a day with an entry, rated or not
     lines.append(logging_sentence(calendar, sessions_shown, logged, period))
     return [line[0].upper() + line[1:] for line in lines]
+
+
+# --- Before treatment and now ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BeforeAndNow:
+    """One area's photos a clinician looks at first: its baseline and its latest photo."""
+
+    area: str
+    before: PhotoItem
+    now: PhotoItem
+
+    @property
+    def before_label(self) -> str:
+        """'Before treatment', unless no photo of the area was taken before the first session."""
+        return "Before treatment" if self.before.session_number is None else "First photo"
+
+    @property
+    def before_when(self) -> str:
+        return _taken(self.before)
+
+    @property
+    def now_when(self) -> str:
+        return _taken(self.now)
+
+
+def before_and_now(photos_by_area: Mapping[str, Sequence[PhotoItem]]) -> list[BeforeAndNow]:
+    """Per area (in the mapping's order), its baseline against its latest photo. The baseline is
+    the last photo before the first session, else the earliest. `photos_by_area` holds each area's
+    photos oldest first; an area with fewer than two photos has no pair."""
+    pairs = []
+    for area, items in photos_by_area.items():
+        if len(items) < 2:
+            continue
+        before = [item for item in items[:-1] if item.session_number is None]
+        pairs.append(BeforeAndNow(area, before[-1] if before else items[0], items[-1]))
+    return pairs
+
+
+def _taken(photo: PhotoItem) -> str:
+    """'6 Oct 2026' before the first session, '1 Dec 2026, day 13 after session 3' after one."""
+    taken = f"{photo.date.day} {photo.date:%b %Y}"
+    if photo.session_number is None:
+        return taken
+    return f"{taken}, day {photo.days_since_session} after session {photo.session_number}"

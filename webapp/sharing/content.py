@@ -11,7 +11,7 @@ from datetime import date
 from typing import NamedTuple
 
 from ..progress import PhotoItem, SessionCalendar
-from ..summary import WarningSign
+from ..summary import BeforeAndNow, WarningSign
 
 
 class DayRow(NamedTuple):
@@ -62,3 +62,5 @@ class ReportContent:
     include_notes: bool
     warning_signs: list[WarningSign] = field(default_factory=list)  # first, on page 1
     headline: list[str] = field(default_factory=list)  # "is it working?" in numbers, next
+    # per area, the baseline photo against the latest: on page 1, after the charts
+    before_and_now: list[BeforeAndNow] = field(default_factory=list)

@@ -3,7 +3,8 @@
 Both read the patient's records once, within the link's scope: `build_timeline` reads the
 sessions, the charted ratings and the photos, and one more query reads the ratings table (every
 rating, and the notes only when the link includes them); the report also reads where each
-session was done, which the timeline does not hold. Page and PDF open on the same photo pair:
+session was done, which the timeline does not hold. Page and PDF show, per area, the photo before
+treatment against the latest (`Timeline.before_and_now`), then the same matched pair:
 `Timeline.default_pair`, the compare view's rule.
 """
 
@@ -146,6 +147,7 @@ def _report_content(shared: Shared) -> ReportContent:
         include_notes=link.include_notes,
         warning_signs=timeline.warning_signs,
         headline=timeline.headline,
+        before_and_now=timeline.before_and_now,
     )
 
 

@@ -1,9 +1,11 @@
 """The printable report a dermatologist downloads from a share link (PDF, made with fpdf2).
 
-It holds what the shared page shows, within the link's scope: who and what is tracked, the sessions
-table, the recovery charts, key photo pairs at matched days after the first and the latest session,
-and the daily ratings. This module imports neither Flask nor the models: public.py reads the
-records and passes them as plain data (content.py), with the photo store.
+It holds what the shared page shows, within the link's scope. Page 1: who and what is tracked, the
+warning signs, the summary, the charts side by side and, per area, the photo before treatment
+against the latest. Then the sessions table, key photo pairs at matched days after the first and
+the latest session, the notes, and last the daily ratings. This module imports neither Flask nor
+the models: public.py reads the records and passes them as plain data (content.py), with the
+photo store.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from fpdf.fonts import TTFFont
 
 from ..progress import PhotoItem, SessionCalendar
 from ..storage import PhotoStore
-from ..summary import NO_WARNING_SIGNS
+from ..summary import NO_WARNING_SIGNS, BeforeAndNow
 from ..vocabulary import AREAS, DEVICES, RATINGS, TRACKS
 from .content import DayRow, PhotoPair, ReportContent
 
@@ -40,6 +42,7 @@ FALLBACK_FONTS = (
 # Text with a character beyond Latin, Greek, Cyrillic, Armenian and their punctuation is shaped.
 _NEEDS_SHAPING = re.compile("[^\u0000-\u058f\u2000-\u20cf]")
 HEADING_FILL = (243, 230, 235)
+GAP = 6  # mm between side-by-side charts and photos
 # The ratings table's column headings: the page's labels are too wide for ten columns on A4.
 SHORT_RATINGS = {
     "redness": "Red",
@@ -63,12 +66,13 @@ def build_report_pdf(content: ReportContent, store: PhotoStore) -> bytes:
     if content.summary:
         pdf.ln(1)
         pdf.paragraph(content.summary)
-    _sessions_section(pdf, content)
     _charts_section(pdf, content.charts)
+    _before_and_now_section(pdf, content.before_and_now, store)
+    _sessions_section(pdf, content)
     _photo_pairs_section(pdf, content.photo_pairs, store)
-    _ratings_section(pdf, content)
     if content.include_notes:
         _notes_section(pdf, content.days)
+    _ratings_section(pdf, content)
     return bytes(pdf.output())
 
 
@@ -222,20 +226,86 @@ def _sessions_section(pdf: _Report, content: ReportContent) -> None:
 
 
 def _charts_section(pdf: _Report, charts: Sequence[tuple[str, str]]) -> None:
-    for title, svg in charts:
-        size = re.search(r'viewBox="0 0 ([0-9.]+) ([0-9.]+)"', svg)
-        height = pdf.epw * float(size.group(2)) / float(size.group(1)) if size else 100
+    """The charts two a row, each under its title: page 1 keeps room for the photos."""
+    width = (pdf.epw - GAP) / 2
+    for start in range(0, len(charts), 2):
+        row = charts[start : start + 2]
+        height = max(width * _aspect(svg) for _, svg in row)
         if pdf.will_page_break(height + 12):
-            pdf.add_page()  # keep a chart with its heading
-        pdf.heading(title)
-        pdf.image(io.BytesIO(_svg_for_pdf(svg).encode()), w=pdf.epw)
+            pdf.add_page()  # keep the charts with their titles
+        pdf.ln(3)
+        top = pdf.get_y()
+        for column, (title, svg) in enumerate(row):
+            left = pdf.l_margin + column * (width + GAP)
+            pdf.set_xy(left, top)
+            pdf.set_font(pdf.family, "B", 11)
+            pdf.set_text_color(122, 59, 82)
+            pdf.cell(width, 7, pdf.text_safe(title))
+            pdf.image(io.BytesIO(_svg_for_pdf(svg).encode()), x=left, y=top + 8, w=width)
+        pdf.set_text_color(31, 26, 28)
+        pdf.set_font(pdf.family, "", 9)
+        pdf.set_y(top + 8 + height + 2)
+
+
+def _aspect(svg: str) -> float:
+    """A chart's height over its width, from its viewBox."""
+    size = re.search(r'viewBox="0 0 ([0-9.]+) ([0-9.]+)"', svg)
+    return float(size.group(2)) / float(size.group(1)) if size else 0.6
+
+
+def _before_and_now_section(pdf: _Report, pairs: Sequence[BeforeAndNow], store: PhotoStore) -> None:
+    """Per area, the photo before treatment and the latest, each fitted into a box keeping its
+    aspect ratio (nothing of the face is cut off); two areas a row."""
+    if not pairs:
+        return
+    per_row = min(2, len(pairs))
+    box_w = (pdf.epw - GAP * (2 * per_row - 1)) / (2 * per_row)
+    box_h = min(box_w * 1.2, 60)
+    for start in range(0, len(pairs), per_row):
+        row = pairs[start : start + per_row]
+        height = max(_fit(photo, box_w, box_h)[1] for p in row for photo in (p.before, p.now))
+        if pdf.will_page_break(height + 24 + (12 if start == 0 else 0)):
+            pdf.add_page()
+        if start == 0:
+            pdf.heading("Before treatment and now")
+        top, bottom = pdf.get_y(), pdf.get_y()
+        for index, pair in enumerate(row):
+            area_left = pdf.l_margin + index * 2 * (box_w + GAP)
+            pdf.set_xy(area_left, top)
+            pdf.set_font(pdf.family, "B", 9)
+            pdf.cell(2 * box_w + GAP, 6, pdf.text_safe(AREAS[pair.area]))
+            shown = (
+                (pair.before, pair.before_label, pair.before_when),
+                (pair.now, "Now", pair.now_when),
+            )
+            for column, (photo, label, when) in enumerate(shown):
+                left = area_left + column * (box_w + GAP)
+                width, photo_h = _fit(photo, box_w, box_h)
+                image = store.read(photo.rendition_key("display"))
+                pdf.image(io.BytesIO(image), x=left, y=top + 6, w=width, h=photo_h)
+                pdf.set_xy(left, top + 7 + height)
+                pdf.set_font(pdf.family, "B", 8)
+                pdf.cell(box_w, 4, pdf.text_safe(label), new_x="LEFT", new_y="NEXT")
+                pdf.set_font(pdf.family, "", 8)
+                pdf.multi_cell(box_w, 4, pdf.text_safe(when), align="L", new_x="LEFT", new_y="NEXT")
+                bottom = max(bottom, pdf.get_y())
+        pdf.set_xy(pdf.l_margin, bottom + 3)
+    pdf.set_font(pdf.family, "", 9)
+
+
+def _fit(photo: PhotoItem, box_w: float, box_h: float) -> tuple[float, float]:
+    """The photo's size (mm) fitted into a box, keeping its aspect ratio."""
+    scale = min(box_w / photo.width, box_h / photo.height)
+    return photo.width * scale, photo.height * scale
 
 
 def _photo_pairs_section(pdf: _Report, pairs: Sequence[PhotoPair], store: PhotoStore) -> None:
     if not pairs:
         return
-    pdf.heading("Photos at matched days: first and latest session")
     half = (pdf.epw - 6) / 2
+    if pdf.will_page_break(half * 0.75 + 24):
+        pdf.add_page()  # the heading with its first pair
+    pdf.heading("Photos at matched days: first and latest session")
     for pair in pairs:
         if pdf.will_page_break(half * 0.75 + 14):
             pdf.add_page()
@@ -266,6 +336,8 @@ def _photo_caption(photo: PhotoItem) -> str:
 
 
 def _ratings_section(pdf: _Report, content: ReportContent) -> None:
+    if pdf.will_page_break(30):
+        pdf.add_page()  # not a heading alone at the foot of a page
     pdf.heading("Daily ratings (0-10; PIE/PIH severity 0-4)")
     pdf.data_table(
         ["Date", "Day"] + [SHORT_RATINGS[name] for name in RATINGS] + ["PIE", "PIH"],

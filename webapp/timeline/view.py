@@ -87,6 +87,11 @@ class Timeline:
             self._strips[area] = progress.key_photos(self.photos_by_area.get(area, []))
         return self._strips[area]
 
+    @property
+    def before_and_now(self) -> list[summary.BeforeAndNow]:
+        """Per area, its baseline photo against its latest (summary.before_and_now)."""
+        return summary.before_and_now(self.photos_by_area)
+
     def default_pair(self, area: str | None = None) -> tuple[PhotoItem, PhotoItem] | None:
         """The photos the compare view opens with: `area`, else the most photographed area."""
         area = area or self.measure_area
