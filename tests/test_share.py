@@ -471,9 +471,7 @@ def test_shared_view_opens_with_warning_signs_and_summary_before_any_table(
     )
     assert "Warmth or redness that is spreading – 3 days:" in block
     assert "(day 2 after session 1)" in block and "(day 4)" in block
-    assert (
-        "PIE moderate (3) to moderate (3), PIH almost clear (1) to almost clear (1), from" in block
-    )
+    assert "PIE unchanged at moderate (3), PIH unchanged at almost clear (1), from" in block
     assert "(before the first session) to" in block
     assert "1 session so far;" in block
 
@@ -514,7 +512,7 @@ def test_pdf_first_page_holds_the_warning_signs_and_the_summary(logged_in, derma
     assert first_page.index("At a glance") < first_page.index("Treatment sessions")
     assert "Pus or yellow crusting - 2 days:" in first_page
     assert "(day 1 after session 1)" in first_page and "(day 2)" in first_page
-    assert "PIE moderate (3) to moderate (3), PIH almost clear (1) to almost" in first_page
+    assert "PIE unchanged at moderate (3), PIH unchanged at almost clear" in first_page
     assert "1 session so far; 3 of the 8 days from" in first_page
     assert "Across the series" not in words(" ".join(pdf_pages(pdf, tmp_path))), (
         "one session: nothing to compare across sessions"

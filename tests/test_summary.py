@@ -100,6 +100,15 @@ def test_severity_from_baseline_to_latest_with_words_numbers_and_days():
     )
 
 
+def test_a_severity_that_did_not_move_says_unchanged():
+    days = [
+        day(after(S1, -1), pie_severity=3, pih_severity=1),
+        day(after(S2, 4), pie_severity=2, pih_severity=1),
+    ]
+    lines = headline(days, CALENDAR, **_options(["pie_severity", "pih_severity"]))
+    assert lines[0].startswith("PIE moderate (3) to mild (2), PIH unchanged at almost clear (1), ")
+
+
 def test_without_a_baseline_it_says_what_was_logged_first():
     days = [day(after(S1, 2), pih_severity=3), day(after(S2, 20), pih_severity=1)]
     assert not change(days, CALENDAR, "pih_severity").from_baseline
@@ -203,7 +212,8 @@ def test_the_sentence_states_the_baseline_and_the_latest_value_whatever_was_logg
     before = [item for item in rated if item[0] < S1]
     first, latest = (before or rated)[-1 if before else 0], rated[-1]
     numbers = [int(n) for n in re.findall(r"\((\d)\)", line)]
-    assert numbers == ([first[1]] if first == latest else [first[1], latest[1]])
+    assert numbers == ([first[1]] if first[1] == latest[1] else [first[1], latest[1]])
+    assert ("unchanged" in line) == (first[0] != latest[0] and first[1] == latest[1])
     assert f"{first[0].day} {first[0]:%b %Y}" in line and f"{latest[0].day} {latest[0]:%b}" in line
     assert ("before the first session" in line) == bool(before)
 

@@ -165,9 +165,13 @@ def changes_sentences(
     for metric, found in severities:
         if found is not None:
             first, latest = severity_word(found.first.value), severity_word(found.latest.value)
-            text = SEVERITY_NAMES[metric] + " " + first
-            if found.first.date != found.latest.date:
-                text += f" to {latest}"
+            name = SEVERITY_NAMES[metric]
+            if found.first.date == found.latest.date:
+                text = f"{name} {first}"
+            elif found.first.value == found.latest.value:
+                text = f"{name} unchanged at {first}"
+            else:
+                text = f"{name} {first} to {latest}"
             span = (found.first.date, found.latest.date)
             spans.setdefault(span, found)
             groups.setdefault(span, ([], []))[0].append(text)
