@@ -391,3 +391,16 @@ def test_delete_account_needs_password_and_removes_everything(app, logged_in, us
         assert db.session.get(User, user.id) is None
         assert db.session.execute(db.select(LoginSession)).first() is None
     assert logged_in.get("/").status_code == 302
+
+
+def test_a_wrong_current_password_opens_at_an_error_summary_linking_to_the_field(logged_in):
+    response = logged_in.post(
+        "/account/password",
+        data={"current_password": "wrong", "new_password": "x" * 20, "confirm": "x" * 20},
+    )
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    summary = page.index('role="alert" aria-labelledby="error-summary-heading"')
+    assert summary < page.index("<h1>Your account</h1>")
+    assert '<a href="#current_password">That is not your current password.</a>' in page
+    assert "js/error-summary.js" in page
