@@ -35,6 +35,23 @@ def test_one_path_per_session_with_a_legend_entry_each():
     assert svg.get("role") == "img" and svg.find(f"{SVG}title").text.startswith("Redness")
 
 
+def test_a_focused_session_is_drawn_bold_on_top_and_the_others_fade():
+    curves = [curve(1, [(0, 8), (1, 5)]), curve(2, [(0, 7), (1, 3)]), curve(3, [(0, 6)])]
+    svg = parse(recovery_chart_svg(curves, METRICS["redness"], focus=2))
+    paths = svg.findall(f".//{SVG}path")
+    assert [path.get("data-session") for path in paths] == ["1", "3", "2"]  # 2 last: on top
+    assert [path.get("class") for path in paths] == ["curve faded", "curve faded", "curve focused"]
+    assert float(paths[-1].get("stroke-width")) > float(paths[0].get("stroke-width"))
+    bold = svg.findall(f".//{SVG}g[@class='legend-item']/{SVG}text[@font-weight='700']")
+    assert [text.text for text in bold] == ["Session 2"]
+    assert "Session 2 is highlighted" in svg.find(f"{SVG}desc").text
+
+
+def test_focus_on_a_session_that_is_not_drawn_highlights_nothing():
+    svg = parse(recovery_chart_svg([curve(1, [(0, 8)])], METRICS["redness"], focus=7))
+    assert svg.find(f".//{SVG}path").get("class") == "curve"
+
+
 def test_a_missing_day_starts_a_new_segment_instead_of_dropping_to_zero():
     svg = parse(recovery_chart_svg([curve(1, [(0, 8), (1, 6), (4, 2)])], METRICS["redness"]))
     d = svg.find(f".//{SVG}path[@class='curve']").get("d")

@@ -105,3 +105,21 @@ def test_shell_log_form_is_blank_even_when_today_has_an_entry(logged_in):
     logged_in.post("/log", data=form)
     assert "data-entry-id" in logged_in.get("/log").get_data(as_text=True)
     assert "data-entry-id" not in logged_in.get("/log?shell=1").get_data(as_text=True)
+
+
+def test_the_manifest_offers_shortcuts_to_log_today_and_the_timeline(logged_in):
+    manifest = json.loads(logged_in.get("/manifest.webmanifest").get_data())
+    shortcuts = {shortcut["name"]: shortcut for shortcut in manifest["shortcuts"]}
+    assert set(shortcuts) == {"Log today", "Timeline"}
+    for shortcut in shortcuts.values():
+        assert logged_in.get(shortcut["url"]).status_code == 200
+        for icon in shortcut["icons"]:
+            with logged_in.get(icon["src"]) as icon_response:
+                assert icon_response.status_code == 200
+
+
+def test_every_page_has_a_description_and_follows_the_phones_dark_mode(client):
+    html = client.get("/login").get_data(as_text=True)
+    assert re.search(r'<meta name="description" content="[^"]{50,160}">', html)
+    assert '<meta name="color-scheme" content="light dark">' in html
+    assert 'media="(prefers-color-scheme: dark)"' in html  # the browser bar matches it

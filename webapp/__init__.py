@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Flask
 
-from . import cli, errors, security, templating
+from . import cli, compression, errors, security, templating
 from .config import settings_from_environment
 from .extensions import csrf, db, limiter, login_manager, migrate
 from .passwords import Passwords
@@ -47,6 +47,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
+    compression.init_app(app)
     app.extensions["passwords"] = Passwords(
         time_cost=app.config["ARGON2_TIME_COST"], memory_kib=app.config["ARGON2_MEMORY_KIB"]
     )

@@ -87,26 +87,27 @@ def _axes(frame: _Frame, x_ticks, x_labels, y_ticks, y_label: str, x_label: str)
     for value in y_ticks:
         y = _num(frame.y(value))
         parts.append(
-            f'<line x1="{frame.left}" x2="{frame.width - frame.right}" y1="{y}" y2="{y}" '
-            f'stroke="{GRID}" stroke-width="1"/>'
+            f'<line class="grid" x1="{frame.left}" x2="{frame.width - frame.right}" '
+            f'y1="{y}" y2="{y}" stroke="{GRID}" stroke-width="1"/>'
             f'<text x="{frame.left - 5}" y="{y}" text-anchor="end" dominant-baseline="middle">'
             f"{escape(_num(value))}</text>"
         )
     base = frame.height - frame.bottom
     parts.append(
-        f'<line x1="{frame.left}" x2="{frame.width - frame.right}" y1="{base}" y2="{base}" '
-        f'stroke="{MUTED}" stroke-width="1"/>'
+        f'<line class="axis" x1="{frame.left}" x2="{frame.width - frame.right}" '
+        f'y1="{base}" y2="{base}" stroke="{MUTED}" stroke-width="1"/>'
     )
     for value, label in zip(x_ticks, x_labels, strict=True):
         x = _num(frame.x(value))
         parts.append(
-            f'<line x1="{x}" x2="{x}" y1="{base}" y2="{base + 4}" stroke="{MUTED}"/>'
+            f'<line class="axis" x1="{x}" x2="{x}" y1="{base}" y2="{base + 4}" stroke="{MUTED}"/>'
             f'<text x="{x}" y="{base + 15}" text-anchor="middle">{escape(label)}</text>'
         )
     parts.append(
         f'<text x="{_num((frame.left + frame.width - frame.right) / 2)}" y="{base + 29}" '
-        f'text-anchor="middle" fill="{MUTED}">{escape(x_label)}</text>'
-        f'<text x="{frame.left}" y="{frame.top - 8}" fill="{MUTED}">{escape(y_label)}</text>'
+        f'text-anchor="middle" class="muted" fill="{MUTED}">{escape(x_label)}</text>'
+        f'<text x="{frame.left}" y="{frame.top - 8}" class="muted" fill="{MUTED}">'
+        f"{escape(y_label)}</text>"
     )
     return parts
 
@@ -127,8 +128,11 @@ def _path(points: Sequence[tuple[float, float]], frame: _Frame) -> str:
 LEGEND_CHAR_WIDTH = 6.2  # an 11 px sans-serif character, generously: labels must not overlap
 
 
-def _legend(labels: Sequence[str], frame_width: int, top: int) -> tuple[list[str], int]:
-    """Legend items laid out in rows, each as wide as its label needs."""
+def _legend(
+    labels: Sequence[str], frame_width: int, top: int, focus: int | None = None
+) -> tuple[list[str], int]:
+    """Legend items laid out in rows, each as wide as its label needs; item `focus` (0-based)
+    in bold when one line is highlighted."""
     parts = []
     x, row = 10.0, 0
     for index, label in enumerate(labels):
@@ -139,10 +143,12 @@ def _legend(labels: Sequence[str], frame_width: int, top: int) -> tuple[list[str
         y = top + row * 18
         x = round(x, 1)
         dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
+        bold = ' font-weight="700"' if index == focus else ""
         parts.append(
             f'<g class="legend-item"><line x1="{x}" x2="{x + 18}" y1="{y}" y2="{y}" '
             f'stroke="{colour}" stroke-width="3"{dash_attr}/>'
-            f'<text x="{x + 23}" y="{y}" dominant-baseline="middle">{escape(label)}</text></g>'
+            f'<text x="{x + 23}" y="{y}" dominant-baseline="middle"{bold}>{escape(label)}</text>'
+            "</g>"
         )
         x += item_width
     return parts, (row + 1) * 18 if labels else 0
@@ -167,8 +173,13 @@ def recovery_chart_svg(
     chart_id: str = "recovery",
     width: int = 360,
     height: int = 230,
+    focus: int | None = None,
 ) -> Markup:
-    """One line per session: `metric` against days since that session, with a legend."""
+    """One line per session: `metric` against days since that session, with a legend.
+
+    `focus` (a session number) highlights that session's line, drawn bold on top, and fades the
+    others: on a phone the lines of many sessions lie on top of each other."""
+    focus = focus if any(curve.number == focus for curve in curves) else None
     values = [value for curve in curves for _, value in curve.points]
     if metric.low is not None and metric.high is not None:
         y_low, y_high = metric.low, metric.high
@@ -189,7 +200,7 @@ def recovery_chart_svg(
         metric.axis_label,
         "Days since session",
     )
-    labels = []
+    labels, lines, focused_line = [], [], []
     for index, curve in enumerate(curves):
         colour, dash = series_style(index)
         label = f"Session {curve.number}"
@@ -197,23 +208,33 @@ def recovery_chart_svg(
         if not curve.points:
             continue
         dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
+        if focus is None:
+            look = 'class="curve" stroke-width="2.5"'
+        elif curve.number == focus:
+            look = 'class="curve focused" stroke-width="4"'
+        else:
+            look = 'class="curve faded" stroke-width="1.5" stroke-opacity="0.3"'
         points = [(day, value) for day, value in curve.points if day <= last_day]
-        body.append(
-            f'<path class="curve" data-session="{curve.number}" d="{_path(points, frame)}" '
-            f'fill="none" stroke="{colour}" stroke-width="2.5" stroke-linecap="round" '
+        (focused_line if curve.number == focus else lines).append(
+            f'<path {look} data-session="{curve.number}" d="{_path(points, frame)}" '
+            f'fill="none" stroke="{colour}" stroke-linecap="round" '
             f'stroke-linejoin="round"{dash_attr}><title>{escape(label)}, '
             f"{escape(curve.session_date.strftime('%d %b %Y'))}</title></path>"
         )
-    legend, legend_height = _legend(labels, width, height + 4)
+    body.extend(lines + focused_line)  # the highlighted line on top
+    focus_index = next((i for i, c in enumerate(curves) if c.number == focus), None)
+    legend, legend_height = _legend(labels, width, height + 4, focus_index)
     body.extend(legend)
     if not curves:
         body.append(
             f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle" fill="{MUTED}">'
             "No treatment sessions yet</text>"
         )
+    highlighted = f" Session {focus} is highlighted." if focus is not None else ""
     desc = (
         f"{metric.label} for each of {len(curves)} session(s), by day since the session. "
-        "Days without an entry are left as gaps. The same numbers are in the table below."
+        f"Days without an entry are left as gaps.{highlighted} "
+        "The same numbers are in the table below."
     )
     total = height + legend_height + (6 if legend_height else 0)
     return _svg(

@@ -76,4 +76,26 @@ def settings_from_environment(instance_path: str) -> dict[str, object]:
         # Argon2id cost; the defaults are argon2-cffi's RFC 9106 low-memory profile (64 MiB, t=3).
         "ARGON2_TIME_COST": int(os.environ.get("ARGON2_TIME_COST", "3")),
         "ARGON2_MEMORY_KIB": int(os.environ.get("ARGON2_MEMORY_KIB", str(64 * 1024))),
+        **COMPRESSION,
     }
+
+
+# Flask-Compress: text answers go out as brotli or gzip, whichever the browser accepts (a phone
+# on a weak signal loads the timeline in a fifth of the bytes). Photos are JPEG, already
+# compressed, and never listed. Static files are streamed, so they get brotli (Flask-Compress
+# streams no gzip); a strong ETag becomes "<etag>:br" and If-None-Match is still answered 304.
+COMPRESSION = {
+    "COMPRESS_MIMETYPES": [
+        "text/html",
+        "text/css",
+        "text/javascript",  # what Flask sends for .js files and /sw.js
+        "application/javascript",
+        "application/json",
+        "application/manifest+json",
+        "image/svg+xml",
+    ],
+    "COMPRESS_ALGORITHM": ["br", "gzip"],
+    "COMPRESS_ALGORITHM_STREAMING": ["br"],
+    "COMPRESS_BR_LEVEL": 5,
+    "COMPRESS_MIN_SIZE": 500,  # below this the headers cost more than the saving
+}

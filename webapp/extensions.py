@@ -4,6 +4,7 @@ import logging
 import sqlite3
 
 import sqlalchemy as sa
+from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -21,6 +22,7 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
+compress = Compress()
 # Limits are declared on the routes that need them (login, share tokens); none by default.
 limiter = Limiter(key_func=get_remote_address)
 

@@ -1,7 +1,9 @@
 // Timeline pages: a metric picker that shows its choice at once, and the compare overlay slider.
 // Without JavaScript the picker has its Show button and the photos stay side by side.
 for (const form of document.querySelectorAll("form[data-autosubmit]")) {
-  form.querySelector("select")?.addEventListener("change", () => form.requestSubmit());
+  for (const select of form.querySelectorAll("select")) {
+    select.addEventListener("change", () => form.requestSubmit());
+  }
 }
 
 // The line between the two photos follows the range input, or a finger or mouse dragged on the

@@ -113,3 +113,37 @@ def test_drag_a_region_on_a_photo_and_measure_it_again(live_app, live_server, pa
     expect(page.get_by_text("your choice", exact=True)).to_be_visible()
     assert page.locator(".facts dd").nth(2).inner_text() != before
     page.screenshot(path=screenshots / "02-region-measured.png", full_page=True)
+
+
+def test_on_a_phone_one_session_is_highlighted_and_the_series_table_scrolls_by_keyboard(
+    live_app, live_server, page, screenshots
+):
+    with live_app.app_context():
+        create_demo_account("alex@example.com", "demo-password", days=45)
+    page.goto(f"{live_server.url}/login")
+    page.get_by_label("Email").fill("alex@example.com")
+    page.get_by_label("Password").fill("demo-password")
+    page.get_by_role("button", name="Log in").tap()
+    page.get_by_role("link", name="Timeline").tap()
+    page.wait_for_url(re.compile(r"/timeline$"))  # and its scripts have run: a choice submits
+
+    # Three lines on top of each other: pick one, it is drawn bold on top, the others fade.
+    page.get_by_label("Highlight", exact=True).select_option("2")
+    page.wait_for_url(re.compile(r"session=2"))
+    chart = page.locator("svg.recovery-chart")
+    expect(chart.locator("path.curve.focused")).to_have_attribute("data-session", "2")
+    expect(chart.locator("path.curve.faded")).to_have_count(2)
+    expect(page.get_by_label("Highlight", exact=True)).to_have_value("2")
+    chart.scroll_into_view_if_needed()
+    page.screenshot(path=screenshots / "01-session-2-highlighted.png")
+
+    # The series table is wider than the phone: a hint says so, and the keyboard scrolls it.
+    table = page.get_by_role("region", name="Each session compared, scrolls sideways")
+    assert table.evaluate("box => box.scrollWidth > box.clientWidth")
+    expect(page.get_by_text("Swipe the table sideways for every column")).to_be_visible()
+    table.focus()
+    for _ in range(5):
+        page.keyboard.press("ArrowRight")
+    page.wait_for_function("box => box.scrollLeft > 0", arg=table.element_handle())
+    table.scroll_into_view_if_needed()
+    page.screenshot(path=screenshots / "02-series-table-scrolled.png")
