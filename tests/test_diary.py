@@ -428,3 +428,77 @@ def test_the_offline_log_form_carries_a_copy_of_the_last_month(logged_in, app, s
     kept = copy["entries"][recent.isoformat()]
     assert [p["area"] for p in kept["photos"]] == ["left_cheek"]
     assert "data-phone-copy" not in logged_in.get("/log").get_data(as_text=True)
+
+
+# --- The Log form in few taps (issue 12) ---------------------------------------------------------
+
+
+def test_without_javascript_each_rating_is_a_row_of_radios_posting_its_score_or_not_rated(
+    logged_in, app
+):
+    page = logged_in.get("/log").get_data(as_text=True)
+    assert 'role="radiogroup" data-rating="redness"' in page
+    assert page.count('type="radio" name="redness"') == 12  # not rated, then 0 to 10
+    assert re.search(r'name="redness" value="" checked', page)  # not rated until tapped
+    assert '<select id="redness"' not in page
+
+    response = logged_in.post("/log", data=entry_form(redness="0", itching=""))
+    assert response.status_code == 302
+    (entry,) = only(app, Entry)
+    assert (entry.redness, entry.itching, entry.swelling) == (0, None, 3)  # 0 is not "not rated"
+
+
+def test_same_as_yesterday_without_javascript_fills_ratings_marks_and_aftercare_only(
+    logged_in, app
+):
+    yesterday = TODAY - timedelta(days=1)
+    logged_in.post(
+        "/log",
+        data=entry_form(yesterday, red_flags=["fever"], notes="Hot.", aftercare=["sunscreen"]),
+    )
+    page = logged_in.get("/log").get_data(as_text=True)
+    assert ">Same as yesterday</a>" in page
+    assert f"/log?date={TODAY.isoformat()}&amp;same=last" in page
+
+    filled = logged_in.get(f"/log?date={TODAY.isoformat()}&same=last").get_data(as_text=True)
+    assert re.search(r'name="redness" value="6" checked', filled)
+    assert re.search(r'name="itching" value="" checked', filled)  # not rated yesterday either
+    assert re.search(r'name="pie_severity" value="3" checked', filled)
+    assert re.search(r'name="aftercare" value="sunscreen" checked', filled)
+    assert not re.search(r'name="red_flags" value="fever" checked', filled)  # about one day only
+    assert "Hot.</textarea>" not in filled
+    assert len(only(app, Entry)) == 1  # a filled form, nothing saved
+
+
+def test_same_as_last_names_the_day_when_it_was_not_yesterday_and_is_absent_for_a_first_entry(
+    logged_in,
+):
+    assert "data-same-as-last" in logged_in.get("/log").get_data(as_text=True)
+    assert "data-last-entry" not in logged_in.get("/log").get_data(as_text=True)
+    logged_in.post("/log", data=entry_form(date(2026, 11, 3)))
+    page = logged_in.get("/log?date=2026-11-10").get_data(as_text=True)
+    last = json.loads(html.unescape(re.search(r"data-last-entry='([^']*)'", page)[1]))
+    assert (last["date"], last["label"]) == ("2026-11-03", "Same as 3 Nov")
+
+
+def test_the_photo_area_starts_on_the_area_the_patient_usually_photographs(logged_in):
+    for days_ago in (1, 2):
+        logged_in.post(
+            "/log",
+            data=dict(
+                entry_form(TODAY - timedelta(days=days_ago)),
+                photo_1=(io.BytesIO(make_photo(400, 300)), "a.jpg"),
+                photo_1_area="chin",
+            ),
+            content_type="multipart/form-data",
+        )
+    page = logged_in.get("/log").get_data(as_text=True)
+    assert re.search(r'id="photo_1_area".*?<option value="chin" selected', page, re.S)
+
+
+def test_the_day_badge_carries_the_session_dates_for_the_date_field_to_follow(logged_in):
+    logged_in.post("/sessions/new", data=session_form())
+    page = logged_in.get("/log").get_data(as_text=True)
+    session_day = (TODAY - timedelta(days=3)).isoformat()
+    assert f"data-session-dates='[\"{session_day}\"]'" in page
+    assert "Day 3 after session 1" in page

@@ -40,8 +40,8 @@ function when(iso) {
 function answers() {
   const data = new FormData(form);
   const out = {};
-  for (const select of form.querySelectorAll(".ratings-fieldset select")) {
-    out[select.name] = select.value;
+  for (const group of form.querySelectorAll("[data-rating]")) {
+    out[group.dataset.rating] = data.get(group.dataset.rating) || "";
   }
   for (const name of ["pie_severity", "pih_severity"]) {
     if (form.elements[name]) out[name] = data.get(name);
@@ -116,7 +116,7 @@ function showSavedPhotos(photos) {
     li.append(img, label);
     list.append(li);
   }
-  fieldset.querySelector(".hint")?.after(list);
+  fieldset.querySelector("legend")?.after(list);
   const slots = [...fieldset.querySelectorAll(".photo-slot")];
   for (const slot of slots.slice(Math.max(0, slots.length - photos.length))) slot.remove();
   const more = fieldset.querySelector("details.more-photos");
@@ -226,10 +226,6 @@ async function start() {
   // Capture, on the document: runs before the form's own listener (forms.js), so it can stop it.
   document.addEventListener("submit", onSubmit, true);
   const carried = takeCarried();
-  if (shell && shownDay !== dateInput.defaultValue) {
-    // The day badge ("Day 3 after session 1") was worked out for the day the copy was made.
-    document.querySelector(".day-badge")?.setAttribute("hidden", "");
-  }
   const [lines, showsEntry] = await loadDay(shownDay);
   loadedAnswers = answers();
   if (carried) {

@@ -7,6 +7,7 @@ from datetime import date
 
 from playwright.sync_api import expect
 
+from tests.e2e.log_form import rate
 from tests.photo_factory import make_photo
 
 
@@ -41,8 +42,8 @@ def test_register_record_session_log_entry_with_photo(page, live_server, screens
     expect(page.get_by_text("Microneedling pen, 1 mm")).to_be_visible()
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Log").tap()
-    page.get_by_label("Redness", exact=True).select_option("7")
-    page.get_by_label("Swelling", exact=True).select_option("4")
+    rate(page, "Redness", "7")
+    rate(page, "Swelling", "4")
     page.get_by_role("group", name="Red marks (PIE) today").get_by_label("Moderate").check()
     page.get_by_label("Wore sunscreen / avoided sun").check()
     photo_path = tmp_path / "cheek.jpg"

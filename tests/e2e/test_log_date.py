@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 
 from tests.e2e import test_offline as offline
 from tests.e2e.conftest import fire_background_sync, wait_until, wait_until_no_sync_runs
+from tests.e2e.log_form import expect_rated, rate
 from tests.e2e.test_first_week import register
 from tests.e2e.test_offline import (
     SYNC_TIMEOUT,
@@ -37,7 +38,7 @@ NOTE = "Tight after the peel, a bit flaky by the nose"
 
 def log_online(page, base: str, day: date, *, redness: str, notes: str = "", photo=None) -> None:
     page.goto(f"{base}/log?date={day.isoformat()}")
-    page.get_by_label("Redness", exact=True).select_option(redness)
+    rate(page, "Redness", redness)
     page.get_by_label("Notes").fill(notes)
     if photo is not None:
         page.get_by_label("Photo 1", exact=True).set_input_files(str(photo))
@@ -80,12 +81,12 @@ def test_changing_the_date_to_a_logged_day_opens_that_entry_and_saving_keeps_not
     expect(page.get_by_role("heading", name="Edit entry")).to_be_visible()
     expect(page.get_by_label("Date")).to_have_value(day.isoformat())
     expect(page.get_by_label("Notes")).to_have_value(NOTE)
-    expect(page.get_by_label("Redness", exact=True)).to_have_value("4")
+    expect_rated(page, "Redness", "4")
     expect(page.get_by_role("img", name="Left cheek photo")).to_be_visible()
     expect(page.get_by_label("Remove left cheek photo")).not_to_be_checked()
     page.screenshot(path=screenshots / "02-that-day-opened.png", full_page=True)
 
-    page.get_by_label("Redness", exact=True).select_option("8")
+    rate(page, "Redness", "8")
     page.get_by_role("button", name="Save entry").tap()
     page.wait_for_url(re.compile(r"/entries/[0-9a-f-]{36}$"))
     expect(page.get_by_text("Saved.")).to_be_visible()
@@ -103,7 +104,7 @@ def test_what_was_typed_before_the_date_changed_is_kept_on_top_of_that_days_entr
     log_online(page, base, day, redness="4", notes=NOTE)
 
     page.goto(f"{base}/log")
-    page.get_by_label("Swelling", exact=True).select_option("5")
+    rate(page, "Swelling", "5")
     page.get_by_label("Wore sunscreen / avoided sun").check()
     change_date(page, day)
 
@@ -111,8 +112,8 @@ def test_what_was_typed_before_the_date_changed_is_kept_on_top_of_that_days_entr
     expect(notice).to_be_visible()
     expect(notice).to_contain_text("Swelling")
     expect(page.get_by_label("Notes")).to_have_value(NOTE)  # the day's own note
-    expect(page.get_by_label("Redness", exact=True)).to_have_value("4")
-    expect(page.get_by_label("Swelling", exact=True)).to_have_value("5")  # typed before
+    expect_rated(page, "Redness", "4")
+    expect_rated(page, "Swelling", "5")  # typed before
     expect(page.get_by_label("Wore sunscreen / avoided sun")).to_be_checked()
     page.screenshot(path=screenshots / "01-kept-on-top.png", full_page=True)
 
@@ -140,10 +141,10 @@ def test_offline_a_day_waiting_in_the_outbox_opens_with_what_was_saved_on_the_ph
 
     expect(page.get_by_role("status").filter(has_text="not uploaded yet")).to_be_visible()
     expect(page.get_by_label("Notes")).to_have_value(NOTE)
-    expect(page.get_by_label("Redness", exact=True)).to_have_value("4")
+    expect_rated(page, "Redness", "4")
     expect(page.get_by_label(re.compile("Remove the left cheek photo"))).not_to_be_checked()
     page.screenshot(path=screenshots / "01-queued-day-opened-offline.png", full_page=True)
-    page.get_by_label("Redness", exact=True).select_option("8")
+    rate(page, "Redness", "8")
     page.get_by_role("button", name="Save entry").tap()
     expect(page.get_by_text("Saved on this phone.")).to_be_visible()
     expect(waiting(page)).to_have_attribute("data-outbox-count", "1")  # the same item, edited
@@ -171,11 +172,11 @@ def test_offline_a_day_seen_online_opens_from_the_phones_copy(
     expect(notice).to_be_visible()
     expect(page.get_by_role("heading", name="Edit entry")).to_be_visible()
     expect(page.get_by_label("Notes")).to_have_value(NOTE)
-    expect(page.get_by_label("Redness", exact=True)).to_have_value("4")
+    expect_rated(page, "Redness", "4")
     expect(page.get_by_label("Remove left cheek photo")).not_to_be_checked()
     page.screenshot(path=screenshots / "01-copy-opened-offline.png", full_page=True)
 
-    page.get_by_label("Redness", exact=True).select_option("8")
+    rate(page, "Redness", "8")
     page.get_by_role("button", name="Save entry").tap()
     expect(page.get_by_text("Saved on this phone.")).to_be_visible()
     assert gate.leaks == []
@@ -203,7 +204,7 @@ def test_offline_a_day_the_phone_cannot_know_asks_before_saving_over_it(
     warning = page.get_by_role("alert").filter(has_text="You may already have an entry")
     expect(warning).to_be_visible()
     expect(warning).to_contain_text("saving will replace it")
-    page.get_by_label("Redness", exact=True).select_option("8")
+    rate(page, "Redness", "8")
     page.screenshot(path=screenshots / "01-may-have-an-entry.png", full_page=True)
 
     questions: list[str] = []
@@ -246,7 +247,7 @@ def expect_the_phones_copy_of(page, day: date) -> None:
     expect(page.get_by_role("heading", name="Edit entry")).to_be_visible()
     expect(page.get_by_label("Date")).to_have_value(day.isoformat())
     expect(page.get_by_label("Notes")).to_have_value(NOTE)
-    expect(page.get_by_label("Redness", exact=True)).to_have_value("4")
+    expect_rated(page, "Redness", "4")
 
 
 def test_offline_a_day_uploaded_while_the_app_was_open_opens_with_its_entry(

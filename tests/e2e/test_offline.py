@@ -17,6 +17,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import LiveServer, in_flight
+from tests.e2e.log_form import expect_rated, rate
 from tests.e2e.test_first_week import register
 from tests.photo_factory import make_photo
 from webapp.extensions import db
@@ -122,7 +123,7 @@ def waiting(page):
 def log_entry(page, base: str, day: date, *, redness: str, photo=None, notes: str = "") -> None:
     page.goto(f"{base}/log?date={day.isoformat()}")
     expect(page.get_by_label("Date")).to_have_value(day.isoformat())
-    page.get_by_label("Redness", exact=True).select_option(redness)
+    rate(page, "Redness", redness)
     if notes:
         page.get_by_label("Notes").fill(notes)
     if photo is not None:
@@ -239,7 +240,7 @@ def test_a_photo_upload_replayed_after_a_dropped_answer_stores_one_photo(
     photo = tmp_path / "cheek.jpg"
     photo.write_bytes(make_photo(1000, 800))
     page.goto(f"{base}/log")
-    page.get_by_label("Redness", exact=True).select_option("5")
+    rate(page, "Redness", "5")
     page.get_by_label("Photo 1", exact=True).set_input_files(str(photo))
     page.get_by_role("button", name="Save entry").tap()
     expect(page.get_by_text("Saved on this phone.")).to_be_visible()
@@ -281,7 +282,7 @@ def test_two_phones_edit_the_same_day_offline_and_the_later_edit_wins_on_both(
     for name, page in (("a", page_a), ("b", page_b)):
         page.goto(f"{base}/log?date={day.isoformat()}")
         expect(page.get_by_label("Notes")).to_have_value("later edit on phone B")
-        expect(page.get_by_label("Redness", exact=True)).to_have_value("8")
+        expect_rated(page, "Redness", "8")
         page.screenshot(path=screenshots / f"phone-{name}-after-sync.png", full_page=True)
     with live_app.app_context():
         entries = db.session.execute(db.select(Entry)).scalars().all()

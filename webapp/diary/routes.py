@@ -23,6 +23,7 @@ from ..vocabulary import MAX_PHOTOS_PER_ENTRY, RED_FLAG_ADVICE, tracks_pie, trac
 from . import bp
 from .form_fields import entry_payload, form_values_from_entry, session_payload
 from .phone_copy import phone_copy
+from .usual import last_entry_before, usual_areas
 
 # Photo slots on the form start with the areas patients photograph most.
 SLOT_AREAS = ("front", "left_cheek", "right_cheek", "forehead", "chin", "other")
@@ -76,6 +77,10 @@ def log_entry():
     shell = bool(request.args.get("shell"))
     entry = None if shell else records.entry_on(current_user, chosen)
     values = form_values_from_entry(entry_json(entry)) if entry else {"date": chosen.isoformat()}
+    # ?same=last: "Same as yesterday" without JavaScript, the last entry's ratings and aftercare.
+    last = last_entry_before(current_user, chosen) if entry is None else None
+    if last and request.args.get("same") == "last":
+        values.update(last["values"])
     copy = phone_copy(current_user, today=today_date) if shell else None
     return _render_entry_form(entry, values, {}, today_date, copy=copy)
 
@@ -147,12 +152,17 @@ def _apply_photo_changes(entry: Entry) -> list[tuple[str, int]]:
 
 def _render_entry_form(entry, values, errors, today_date, status=200, copy=None):
     alignment = None
+    shown = None
+    calendar = _calendar()
     if values.get("date"):
         try:
-            alignment = _calendar().align(date.fromisoformat(values["date"]))
+            shown = date.fromisoformat(values["date"])
+            alignment = calendar.align(shown)
         except ValueError:
             alignment = None
     free_slots = MAX_PHOTOS_PER_ENTRY - (len(entry.photos) if entry else 0)
+    areas = usual_areas(current_user, SLOT_AREAS)
+    last = last_entry_before(current_user, shown) if shown and entry is None else None
     return render_template(
         "diary/log.html",
         entry=entry,
@@ -162,8 +172,10 @@ def _render_entry_form(entry, values, errors, today_date, status=200, copy=None)
         alignment=alignment,
         ask_pie=tracks_pie(current_user.track),
         ask_pih=tracks_pih(current_user.track),
-        photo_slots=[(slot, SLOT_AREAS[slot - 1]) for slot in range(1, free_slots + 1)],
+        photo_slots=[(slot, areas[(slot - 1) % len(areas)]) for slot in range(1, free_slots + 1)],
         phone_copy=copy,
+        last_entry=last,
+        session_dates=[day.isoformat() for day in calendar.dates],
     ), status
 
 

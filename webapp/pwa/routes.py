@@ -45,6 +45,9 @@ SHELL_STATIC = (
     "js/outbox/autosync.js",
     "js/outbox/deletes.js",
     "js/log-date.js",
+    "js/day-badge.js",
+    "js/same-as-last.js",
+    "js/photo-picker.js",
     "js/timeline.js",  # the compare slider of the timeline pages kept as offline copies
     "icons/icon-192.png",
     "icons/icon-512.png",

@@ -21,8 +21,8 @@ function numberOrText(raw) {
 export function entryBody(form) {
   const data = new FormData(form);
   const ratings = {};
-  for (const select of form.querySelectorAll(".ratings-fieldset select")) {
-    ratings[select.name] = intOrText(select.value);
+  for (const group of form.querySelectorAll("[data-rating]")) {
+    ratings[group.dataset.rating] = intOrText(data.get(group.dataset.rating));
   }
   return { date: data.get("date") || "", ratings,
     pie_severity: intOrText(data.get("pie_severity")), pih_severity: intOrText(data.get("pih_severity")),
@@ -53,7 +53,7 @@ export function fill(form, values) {
     if (!element.name || !(element.name in values) || element.type === "file") continue;
     const value = values[element.name];
     if (element.type === "checkbox") element.checked = (value || []).includes(element.value);
-    else if (element.type === "radio") element.checked = value != null && String(value) === element.value;
+    else if (element.type === "radio") element.checked = String(value ?? "") === element.value;
     else if (element.type !== "hidden") element.value = value == null ? "" : String(value);
   }
 }

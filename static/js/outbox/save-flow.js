@@ -42,7 +42,10 @@ export async function saveAndUpload(form, kind, state) {
   const body = state.fixing.body;
   if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(() => {});
   requestBackgroundSync();
-  for (const input of form.querySelectorAll('input[type="file"]')) input.value = "";
+  for (const input of form.querySelectorAll('input[type="file"]')) {
+    input.value = "";
+    input.dispatchEvent(new Event("change")); // photo-picker.js drops its preview
+  }
   const saved = () => notice(form, "flash flash-success", "status", [
     "Saved on this phone. It uploads by itself when you are back online."]);
   if (!navigator.onLine) { saved(); return; }
