@@ -9,11 +9,13 @@ saw none. So a page that opens while offline came from the service worker's cach
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 from datetime import date, timedelta
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import LiveServer, in_flight
@@ -96,11 +98,17 @@ def wait_until_offline_ready(page) -> None:
                 && registration.active.state === "activated");
         }"""
     )
-    if not page.evaluate("() => Boolean(navigator.serviceWorker.controller)"):
+    controlled = "() => Boolean(navigator.serviceWorker.controller)"
+    for _attempt in range(3):
+        if page.evaluate(controlled):
+            break
         # A page whose navigation started before the worker was activated is never controlled
-        # by it (clients.claim() skips a page still loading); loaded again, it is.
+        # by it (clients.claim() skips a page still loading); loaded again, it is. On a loaded
+        # machine a reload can still land before the claim, so it is tried again.
         page.reload()
-    page.wait_for_function("() => Boolean(navigator.serviceWorker.controller)")
+        with contextlib.suppress(PlaywrightTimeoutError):
+            page.wait_for_function(controlled, timeout=10_000)
+    page.wait_for_function(controlled)
     # sw-register.js marks the page once the worker has answered its "warm-shell" request.
     page.wait_for_function("() => Boolean(document.documentElement.dataset.shellWarm)")
     assert page.evaluate("() => document.documentElement.dataset.shellWarm") == "done"
