@@ -257,7 +257,9 @@ def test_memory_of_big_ingests_on_four_threads_is_given_back(sample):
         text=True,
     )
     kept = int(result.stdout)
-    assert kept < 64 * 10**6, f"{kept / 2**20:.0f} MiB kept after the ingests"
+    # Before memory was handed back, 305 MiB stayed; since, 3-65 MiB (how much depends on the
+    # allocator's arenas and threads). The bound tells the two apart without riding that noise.
+    assert kept < 150 * 2**20, f"{kept / 2**20:.0f} MiB kept after the ingests"
 
 
 def test_api_answers_a_photo_too_costly_to_decode_with_413_json(logged_in, sample):
