@@ -17,7 +17,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "webapp"
-PURE = ["imaging", "storage", "progress", "charts", "validation", "vocabulary", "sharing.fhir"]
+PURE = [
+    "imaging", "storage", "progress", "photo_choice", "charts", "validation", "vocabulary",
+    "summary", "sharing.fhir",
+]  # fmt: skip
 WEB_FRAMEWORK = (
     "flask",
     "flask_login",

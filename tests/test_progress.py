@@ -48,13 +48,11 @@ from datetime import timedelta  # noqa: E402
 from hypothesis import example, given  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
+from webapp.photo_choice import PhotoItem, default_pair, key_photos  # noqa: E402
 from webapp.progress import (  # noqa: E402
     CYCLE_MAX_DAYS,
     DayRecord,
-    PhotoItem,
     cycles,
-    default_pair,
-    key_photos,
     nearest_day,
     recovery_curves,
     runs,

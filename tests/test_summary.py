@@ -9,9 +9,9 @@ from datetime import date, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
+from webapp.photo_choice import PhotoItem
 from webapp.progress import (
     DayRecord,
-    PhotoItem,
     SessionCalendar,
     cycles,
     matched_day,

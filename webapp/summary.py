@@ -13,7 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from .progress import Alignment, DayRecord, PhotoItem, SessionCalendar
+from .photo_choice import PhotoItem
+from .progress import Alignment, DayRecord, SessionCalendar
 from .vocabulary import RED_FLAGS, SEVERITY_WORDS
 
 NO_WARNING_SIGNS = "No warning signs reported in this period"

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import NamedTuple
 
-from ..progress import PhotoItem, SessionCalendar
+from ..photo_choice import PhotoItem
+from ..progress import SessionCalendar
 from ..summary import BeforeAndNow, WarningSign
 
 

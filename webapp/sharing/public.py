@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from .. import charts
 from ..extensions import db
 from ..models import Entry, ShareLink, TreatmentSession, utcnow
-from ..progress import PhotoItem
+from ..photo_choice import PhotoItem
 from ..storage import PhotoStore
 from ..timeline import Timeline, build_timeline
 from . import links

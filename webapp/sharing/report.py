@@ -19,7 +19,8 @@ from fpdf import FPDF, FontFace
 from fpdf.enums import TableHeadingsDisplay
 from fpdf.fonts import TTFFont
 
-from ..progress import PhotoItem, SessionCalendar
+from ..photo_choice import PhotoItem
+from ..progress import SessionCalendar
 from ..storage import PhotoStore
 from ..summary import NO_WARNING_SIGNS, BeforeAndNow
 from ..vocabulary import AREAS, DEVICES, RATINGS, TRACKS

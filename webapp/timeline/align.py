@@ -13,7 +13,8 @@ from datetime import date
 from operator import attrgetter
 
 from .. import progress
-from ..progress import Cycle, PhotoItem, SessionCalendar
+from ..photo_choice import PhotoItem
+from ..progress import Cycle, SessionCalendar
 from ..vocabulary import AREAS
 from .read import EntryRow, History, PhotoRow
 

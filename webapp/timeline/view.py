@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, ClassVar
 
-from .. import progress, summary
-from ..progress import Curve, DayRecord, Metric, PhotoItem, SeriesRow, SessionCalendar
+from .. import photo_choice, progress, summary
+from ..photo_choice import PhotoItem
+from ..progress import Curve, DayRecord, Metric, SeriesRow, SessionCalendar
 from ..summary import WarningSign
 from ..vocabulary import AREAS, tracks_pie, tracks_pih
 from .align import SessionInfo
@@ -84,7 +85,7 @@ class Timeline:
     def strip(self, area: str) -> list[PhotoItem]:
         """The short photo strip of an area: baseline, then key days of every cycle."""
         if area not in self._strips:
-            self._strips[area] = progress.key_photos(self.photos_by_area.get(area, []))
+            self._strips[area] = photo_choice.key_photos(self.photos_by_area.get(area, []))
         return self._strips[area]
 
     @property
@@ -97,7 +98,7 @@ class Timeline:
         area = area or self.measure_area
         if area is None:
             return None
-        return progress.default_pair(self.photos_by_area.get(area, []))
+        return photo_choice.default_pair(self.photos_by_area.get(area, []))
 
     def choose_photo(
         self, area: str | None, photo_uuid: str | None, near: date | None
@@ -113,7 +114,7 @@ class Timeline:
 
     def compare(self, area: str | None, first: PhotoPick, second: PhotoPick) -> Comparison:
         """Two photos of `area` (else the measured area) side by side: the ones picked, else the
-        default pair (progress.default_pair)."""
+        default pair (photo_choice.default_pair)."""
         area = area or self.measure_area
         left, right = self.default_pair(area) or (None, None)
         return Comparison(
