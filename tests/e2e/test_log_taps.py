@@ -180,6 +180,8 @@ def test_the_day_badge_follows_the_date_field_online_and_offline(
     page.get_by_label("Date").fill((TODAY - timedelta(days=1)).isoformat())
     expect(badge).to_have_text("Day 2 after session 1")
     expect(page.get_by_role("heading", name="Edit entry")).to_be_visible()  # that day opened
+    # Its modules run once the document is parsed: a date typed before that changes nothing.
+    page.wait_for_load_state()
     page.get_by_label("Date").fill((TODAY - timedelta(days=5)).isoformat())
     expect(badge).to_have_text("Before first session")
     page.screenshot(path=screenshots / "01-online.png", full_page=True)
@@ -189,6 +191,7 @@ def test_the_day_badge_follows_the_date_field_online_and_offline(
     go_offline(gate, page.context)
     page.goto(f"{base}/log?date={(TODAY - timedelta(days=2)).isoformat()}")
     expect(badge).to_have_text("Day 1 after session 1")
+    page.wait_for_load_state()
     page.get_by_label("Date").fill(TODAY.isoformat())
     expect(badge).to_have_text("Day 3 after session 1")
     page.screenshot(path=screenshots / "02-offline.png", full_page=True)
