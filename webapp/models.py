@@ -201,6 +201,14 @@ class Photo(SyncedMixin, db.Model):
     ita_deg: Mapped[float | None]
     # (left, top, right, bottom) fractions the patient chose; None means the default central region.
     region: Mapped[list[float] | None] = mapped_column(sa.JSON)
+    # Measured at ingest on the analysis copy (imaging); None for photos stored before they were.
+    # quality: {"verdict": "good" | "fair" | "poor", "reasons": [...], "mean_l", "clipped", ...}
+    quality: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    # marks: the red and dark marks against the skin around them (imaging.measure_marks)
+    marks: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    # alignment: the similarity that maps this photo onto its area's reference photo
+    # (records.alignment): {"reference": uuid | None, "matrix": [...], "score", "aligned"}
+    alignment: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
 
     entry: Mapped[Entry] = relationship(back_populates="photos")
 

@@ -83,6 +83,9 @@ def photo_json(photo: Photo, *, with_entry: bool = False) -> dict[str, Any]:
             "height": photo.height,
             "sha256": photo.sha256,
             "lab": photo.lab,
+            "quality": photo.quality,
+            "marks": photo.marks,
+            "alignment": photo.alignment,
             "deleted": False,
             "updated_at": iso_utc(photo.updated_at),
         }

@@ -130,7 +130,7 @@ def tombstone_photo(photo: Photo, now: datetime, change: int) -> None:
     """A deleted photo keeps no measure of the skin: its bytes go, and so do its numbers."""
     photo.deleted_at = photo.deleted_at or now
     photo.lab_l = photo.lab_a = photo.lab_b = photo.ita_deg = None
-    photo.region = photo.taken_at = None
+    photo.region = photo.taken_at = photo.quality = photo.marks = photo.alignment = None
     photo.change_seq = change
     photo.updated_at = now
 
