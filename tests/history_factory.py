@@ -2,6 +2,8 @@
 
 Rows only (photos have no bytes behind them): the timeline reads rows; it never opens a photo.
 Symptoms follow the shape of docs/domain.md: redness peaks on the session day and settles in days.
+Each photo carries a quality, marks and an alignment shaped as imaging stores them (good, aligned;
+the marks fade with the severities), so that the measured curves have data.
 """
 
 from __future__ import annotations
@@ -16,6 +18,28 @@ import sqlalchemy as sa
 from webapp.extensions import db
 from webapp.models import Entry, Photo, TreatmentSession
 from webapp.records import claim_changes
+
+QUALITY = {
+    "verdict": "good",
+    "reasons": [],
+    "mean_l": 62.0,
+    "clipped": 0.001,
+    "sharpness": 140.0,
+    "cast": 2.0,
+}
+
+
+def marks_for(pie: int, pih: int) -> dict[str, float | int | None]:
+    """Marks as imaging.measure_marks gives them, as red and dark as the day's severities."""
+    return {
+        "delta_a": 3.0 + pie,
+        "red_area": 0.01 * (1 + pie),
+        "red_count": 1 + pie,
+        "delta_l": -(2.0 + pih),
+        "dark_area": 0.005 * (1 + pih),
+        "dark_count": 1 + pih,
+        "skin_fraction": 0.6,
+    }
 
 
 def add_history(
@@ -93,12 +117,15 @@ def add_history(
         ).all()
     )
     photos = []
+    references: dict[str, str] = {}  # each area's first photo: the others are aligned to it
     for entry in entries:
         for area in photo_areas:
             key = uuid.uuid4().hex
+            photo_uuid = str(uuid.uuid4())
+            reference = references.setdefault(area, photo_uuid)
             photos.append(
                 {
-                    "uuid": str(uuid.uuid4()),
+                    "uuid": photo_uuid,
                     "user_id": user_id,
                     "entry_id": ids[entry["date"]],
                     "area": area,
@@ -111,6 +138,14 @@ def add_history(
                     "lab_a": 14.0 + entry["redness"] / 2,
                     "lab_b": 17.0,
                     "ita_deg": 35.0 - entry["pih_severity"],
+                    "quality": QUALITY,
+                    "marks": marks_for(entry["pie_severity"], entry["pih_severity"]),
+                    "alignment": {
+                        "reference": None if reference == photo_uuid else reference,
+                        "matrix": [1.0, 0.0, 0.0, 0.0, 1.0, 0.0],
+                        "score": 0.9,
+                        "aligned": True,
+                    },
                     "client_updated_at": now,
                     "created_at": now,
                     "updated_at": now,

@@ -73,7 +73,7 @@ def test_fixed_scales_for_ratings_fitted_scales_for_measurements():
     ratings = parse(recovery_chart_svg([curve(1, [(0, 3)])], METRICS["redness"]))
     labels = [text.text for text in ratings.iter(f"{SVG}text")]
     assert "10" in labels and "0" in labels
-    measured = recovery_chart_svg([curve(1, [(0, 12.3), (1, 15.8)])], METRICS["lab_a"])
+    measured = recovery_chart_svg([curve(1, [(0, 12.3), (1, 15.8)])], METRICS["delta_a"])
     assert ">12<" in measured and ">16<" in measured
     assert nice_range([12.3, 15.8]) == (12.0, 16.0, 1.0)
 

@@ -140,7 +140,7 @@ def test_series_rows_know_baseline_peak_recovery_and_day_28():
     assert (second.peak_redness.day, second.peak_redness.value) == (0, 6)
     assert second.days_to_baseline == 2
     assert second.matched["pie_severity"].value == 1
-    assert second.matched["lab_a"] is None  # never measured: unknown, not zero
+    assert second.matched["delta_a"] is None  # never measured: unknown, not zero
 
 
 def test_day_28_falls_back_to_the_nearest_logged_day():
@@ -237,3 +237,73 @@ def test_key_photos_keep_the_baseline_and_the_key_days_of_each_cycle():
     items += [photo(f"1-{n}", S1 + timedelta(days=n), 1, n) for n in range(42)]
     chosen = [item.uuid for item in key_photos(items)]
     assert chosen == ["b1", "1-0", "1-3", "1-7", "1-14", "1-28"]
+
+
+# --- Which photos are measured, and each day's marks ---------------------------------------------
+
+import pytest  # noqa: E402
+
+from webapp.photo_choice import counts_for_measure, daily_marks  # noqa: E402
+from webapp.progress import MARK_METRICS, METRICS  # noqa: E402
+
+MARKS = {"delta_a": 5.0, "red_area": 0.02, "delta_l": -3.0, "dark_area": 0.01}
+ALIGNED = {"reference": "r", "matrix": [1, 0, 0, 0, 1, 0], "score": 0.8, "aligned": True}
+UNALIGNED = {**ALIGNED, "score": 0.1, "aligned": False}
+
+
+def quality(verdict: str) -> dict:
+    return {"verdict": verdict, "reasons": ["Too dark"] if verdict != "good" else []}
+
+
+def test_good_and_fair_photos_count_and_poor_ones_only_when_asked():
+    assert counts_for_measure(quality("good"), ALIGNED, MARKS)
+    assert counts_for_measure(quality("fair"), ALIGNED, MARKS)
+    assert not counts_for_measure(quality("poor"), ALIGNED, MARKS)
+    assert counts_for_measure(quality("poor"), ALIGNED, MARKS, include_poor=True)
+
+
+def test_an_unaligned_photo_never_counts():
+    assert not counts_for_measure(quality("good"), UNALIGNED, MARKS)
+    assert not counts_for_measure(quality("good"), UNALIGNED, MARKS, include_poor=True)
+
+
+def test_a_photo_without_marks_never_counts_and_unmeasured_quality_or_alignment_do():
+    assert not counts_for_measure(quality("good"), ALIGNED, None)
+    assert counts_for_measure(None, None, MARKS)
+    assert counts_for_measure(None, {**ALIGNED, "reference": None}, MARKS)  # the reference
+
+
+def test_a_days_marks_are_the_mean_of_its_photos_areas_in_percent():
+    day = date(2026, 3, 1)
+    other = {"delta_a": 7.0, "red_area": 0.04, "delta_l": -5.0, "dark_area": 0.03}
+    means = daily_marks([(day, MARKS), (day, other), (day + timedelta(days=1), MARKS)])
+    assert means[day] == pytest.approx(
+        {"delta_a": 6.0, "red_area": 3.0, "delta_l": -4.0, "dark_area": 2.0}
+    )
+    assert means[day + timedelta(days=1)]["red_area"] == pytest.approx(2.0)
+
+
+def test_a_photo_without_red_marks_adds_no_contrast_but_a_zero_area():
+    day = date(2026, 3, 1)
+    none_found = {**MARKS, "delta_a": None, "red_area": 0.0}
+    means = daily_marks([(day, MARKS), (day, none_found)])[day]
+    assert means["delta_a"] == 5.0, "the mean over the photos that found red marks"
+    assert means["red_area"] == pytest.approx(1.0), "(2% + 0%) / 2"
+    assert "delta_a" not in daily_marks([(day, none_found)])[day], "a gap, never zero"
+
+
+def test_the_measured_metrics_are_the_marks_and_say_they_are_indicative():
+    assert MARK_METRICS == ("delta_a", "red_area", "delta_l", "dark_area")
+    for key in MARK_METRICS:
+        metric = METRICS[key]
+        assert metric.measured and "(indicative)" in metric.label
+        assert metric.low is None and metric.high is None, "fitted axes"
+    assert "lab_a" not in METRICS and "ita" not in METRICS
+
+
+def test_the_badge_says_the_verdict_in_words_and_the_reasons():
+    poor = photo("p", S1, 1, 0)._replace(quality={"verdict": "poor", "reasons": ["Blurred"]})
+    assert (poor.quality_label, poor.quality_note) == ("Poor", "Poor quality: Blurred")
+    good = photo("g", S1, 1, 0)._replace(quality={"verdict": "good", "reasons": []})
+    assert (good.quality_label, good.quality_note) == ("Good", "Good quality")
+    assert photo("old", S1, 1, 0).quality_label is None

@@ -157,28 +157,56 @@ def test_no_entries_at_all():
     ]
 
 
-def test_measured_colour_is_labelled_indicative_and_shows_the_values_as_rounded():
+def test_measured_marks_are_labelled_indicative_and_shown_rounded_as_in_the_curves():
+    marks_before = {"delta_a": 6.24, "red_area": 3.16, "delta_l": -5.04, "dark_area": 2.0}
+    marks_after = {"delta_a": 4.06, "red_area": 1.54, "delta_l": -3.25, "dark_area": 1.06}
     days = [
-        day(after(S1, -1), pie_severity=3, pih_severity=2, lab_a=14.24, ita=30.4),
-        day(after(S3, 10), pie_severity=2, pih_severity=1, lab_a=11.76, ita=35.6),
+        day(after(S1, -1), pie_severity=3, pih_severity=2, **marks_before),
+        day(after(S3, 10), pie_severity=2, pih_severity=1, **marks_after),
     ]
     lines = headline(
         days, CALENDAR, **_options(["pie_severity", "pih_severity"], area="Left cheek")
     )
     assert lines[0] == (
-        "PIE moderate (3) to mild (2), PIH mild (2) to almost clear (1), measured a* 14.2 to 11.8 "
-        "and ITA° 30° to 36° (left cheek photos, indicative), from 9 Jan 2026 (before the first "
-        "session) to 17 Mar 2026 (day 10 after session 3)."
+        "PIE moderate (3) to mild (2), PIH mild (2) to almost clear (1), measured red marks "
+        "Δa* 6.2 to 4.1 over 3.2% to 1.5% of the skin and dark marks ΔL* -5.0 to -3.2 over "
+        "2.0% to 1.1% of the skin (left cheek photos, indicative), from 9 Jan 2026 (before the "
+        "first session) to 17 Mar 2026 (day 10 after session 3)."
     )
 
 
-def test_no_photos_no_measured_colour():
+def test_marks_with_no_contrast_on_a_day_say_only_their_area():
+    days = [
+        day(after(S1, -1), pie_severity=3, red_area=0.0),
+        day(after(S3, 10), pie_severity=2, red_area=0.0),
+    ]
+    line = headline(days, CALENDAR, **_options(["pie_severity"], area="Chin"))[0]
+    assert "measured red marks over 0.0% to 0.0% of the skin (chin photos, indicative)" in line
+    assert "Δa*" not in line, "no mark found: no contrast to state"
+
+
+def test_marks_read_over_other_days_get_their_own_sentence():
+    days = [
+        day(after(S1, -1), pie_severity=3),
+        day(after(S1, 2), delta_a=5.0, red_area=2.0),
+        day(after(S3, 10), pie_severity=2, delta_a=3.0, red_area=1.0),
+    ]
+    lines = headline(days, CALENDAR, **_options(["pie_severity"], area="Chin"))
+    assert lines[0].startswith("PIE moderate (3) to mild (2), from 9 Jan 2026")
+    assert lines[1] == (
+        "Measured red marks Δa* 5.0 to 3.0 over 2.0% to 1.0% of the skin (chin photos, "
+        "indicative), from the first value logged, 12 Jan 2026 (day 2 after session 1) to "
+        "17 Mar 2026 (day 10 after session 3)."
+    )
+
+
+def test_no_photos_no_measured_marks():
     days = [day(after(S1, 1), pie_severity=2)]
     lines = headline(days, CALENDAR, **_options(["pie_severity"], area=None))
     assert not any("measured" in line for line in lines)
-    only_pih_measured = [day(after(S1, 1), pie_severity=2, ita=40.0)]
+    only_pih_measured = [day(after(S1, 1), pie_severity=2, delta_l=-4.0, dark_area=1.0)]
     line = headline(only_pih_measured, CALENDAR, **_options(["pie_severity"], area="Chin"))[0]
-    assert "ITA" not in line, "ITA° goes with PIH, which is not tracked"
+    assert "dark" not in line, "dark marks go with PIH, which is not tracked"
 
 
 def test_days_logged_count_the_gaps_between_the_first_record_and_today():

@@ -1,4 +1,5 @@
-"""Which photos the timeline shows: a short strip per area, and the pair compared by default.
+"""Which photos the timeline shows: a short strip per area, and the pair compared by default;
+and which photos are measured: their marks go into the curves only when the photo is good enough.
 
 Plain data in, plain data out; no Flask here. The pairing rule is one for the timeline page, the
 compare view and the shared view and PDF.
@@ -7,11 +8,11 @@ compare view and the shared view and PDF.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from .progress import MATCHED_DAY, Alignment
+from .progress import MARK_METRICS, MATCHED_DAY, Alignment
 
 # The photo strip shows, per cycle, the photo nearest each of these days; the rest are a tap away.
 KEY_DAYS = (0, 3, 7, 14, 28)
@@ -29,8 +30,14 @@ class PhotoItem(NamedTuple):
     width: int
     height: int
     storage_key: str  # where its renditions are (the PDF report reads the compared pair's images)
-    lab_a: float | None = None  # the measured colour the views show (the region page reads
-    ita_deg: float | None = None  # the photo itself for L*, b* and the region)
+    lab_a: float | None = None  # the central mean colour (the compare captions; the region page
+    ita_deg: float | None = None  # reads the photo itself for L*, b* and the region)
+    # As stored and as the API returns them (serializers.photo_json); None for older photos.
+    quality: Mapping[str, Any] | None = None  # {"verdict", "reasons", ...}
+    marks: Mapping[str, Any] | None = None  # {"delta_a", "red_area", "delta_l", ...}
+    # {"reference", "matrix", "score", "aligned"}: the photo laid onto its area's reference.
+    # (Not `alignment`: that is its place in the series, below.)
+    image_alignment: Mapping[str, Any] | None = None
 
     @property
     def alignment(self) -> Alignment:
@@ -43,6 +50,27 @@ class PhotoItem(NamedTuple):
 
     def rendition_key(self, rendition: str) -> str:
         return f"{self.storage_key}/{rendition}.jpg"
+
+    @property
+    def quality_label(self) -> str | None:
+        """'Good', 'Fair' or 'Poor': the badge's words (never colour alone); None unmeasured."""
+        verdict = self.quality.get("verdict") if self.quality else None
+        return verdict.capitalize() if isinstance(verdict, str) and verdict else None
+
+    @property
+    def quality_note(self) -> str | None:
+        """The badge's accessible text: 'Fair quality: Too dark, Blurred'."""
+        label = self.quality_label
+        if label is None:
+            return None
+        reasons = [str(reason) for reason in (self.quality or {}).get("reasons") or ()]
+        return f"{label} quality" + (f": {', '.join(reasons)}" if reasons else "")
+
+    def counts(self, *, include_poor: bool = False) -> bool:
+        """Whether this photo's marks go into the measured curves (counts_for_measure)."""
+        return counts_for_measure(
+            self.quality, self.image_alignment, self.marks, include_poor=include_poor
+        )
 
 
 def key_photos(items: Sequence[PhotoItem], key_days: Sequence[int] = KEY_DAYS) -> list[PhotoItem]:
@@ -89,3 +117,45 @@ def default_pair(items: Sequence[PhotoItem]) -> tuple[PhotoItem, PhotoItem] | No
     first_day = min(first, key=lambda offset: abs((offset or 0) - MATCHED_DAY))
     latest_day = min(latest, key=lambda offset: abs((offset or 0) - (first_day or 0)))
     return first[first_day], latest[latest_day]
+
+
+# --- Which photos are measured ------------------------------------------------------------------
+
+# The marks' areas are fractions of the skin; the curves show them as percentages.
+_PERCENT = frozenset({"red_area", "dark_area"})
+
+
+def counts_for_measure(
+    quality: Mapping[str, Any] | None,
+    alignment: Mapping[str, Any] | None,
+    marks: Mapping[str, Any] | None,
+    *,
+    include_poor: bool = False,
+) -> bool:
+    """Whether a photo's marks go into the measured curves: it has marks, its quality is not
+    "poor" (unless the patient asks for those too) and it was not found unaligned. Photos stored
+    before quality or alignment were measured (None) count: nothing says they are worse."""
+    if marks is None:
+        return False
+    if not include_poor and quality is not None and quality.get("verdict") == "poor":
+        return False
+    return alignment is None or alignment.get("aligned") is not False
+
+
+def daily_marks(photos: Iterable[tuple[date, Mapping[str, Any]]]) -> dict[date, dict[str, float]]:
+    """Each day's MARK_METRICS: the mean over that day's photos (`(date, marks)` of the photos
+    that count) of each value they have, areas in % of the skin. A photo with no red mark has
+    no Δa* but a red area of 0, so a day's Δa* is the mean over the photos that found some."""
+    sums: dict[date, dict[str, list[float]]] = {}
+    for day, marks in photos:
+        totals = sums.setdefault(day, {})
+        for key in MARK_METRICS:
+            value = marks.get(key)
+            if value is not None:
+                total = totals.setdefault(key, [0.0, 0])
+                total[0] += float(value) * (100 if key in _PERCENT else 1)
+                total[1] += 1
+    return {
+        day: {key: total / count for key, (total, count) in totals.items()}
+        for day, totals in sums.items()
+    }

@@ -59,7 +59,8 @@ class Metric:
     low: float | None  # fixed axis range; None: fitted to the data
     high: float | None
     decimals: int = 0
-    measured: bool = False  # from the photos' colour (indicative: depends on the light)
+    measured: bool = False  # from the photos' marks (indicative: the light still affects them)
+    short: str = ""  # a table column's heading
 
 
 METRICS: dict[str, Metric] = {
@@ -69,12 +70,37 @@ METRICS: dict[str, Metric] = {
         Metric("swelling", "Swelling", "Swelling, 0 none – 10 worst", 0, 10),
         Metric("pie_severity", "PIE severity", "PIE (red marks), 0 clear – 4 severe", 0, 4),
         Metric("pih_severity", "PIH severity", "PIH (dark marks), 0 clear – 4 severe", 0, 4),
-        Metric("lab_a", "Measured redness (a*)", "a* (higher is redder)", None, None, 1, True),
-        Metric(
-            "ita", "Measured pigmentation (ITA°)", "ITA° (lower is darker)", None, None, 0, True
+        # Measured from the photos' marks against the skin around them (imaging.marks).
+        *(
+            Metric(key, label, axis, None, None, 1, measured=True, short=short)
+            for key, label, axis, short in (
+                (
+                    "delta_a",
+                    "Red marks: Δa* vs surrounding skin (indicative)",
+                    "Δa*, red marks minus skin (higher is redder)",
+                    "Red Δa*",
+                ),
+                ("red_area", "Red marks: % of skin (indicative)", "Red marks, % of skin", "Red %"),
+                (
+                    "delta_l",
+                    "Dark marks: ΔL* vs surrounding skin (indicative)",
+                    "ΔL*, dark marks minus skin (lower is darker)",
+                    "Dark ΔL*",
+                ),
+                (
+                    "dark_area",
+                    "Dark marks: % of skin (indicative)",
+                    "Dark marks, % of skin",
+                    "Dark %",
+                ),
+            )
         ),
     )
 }
+# The measured metrics that go with each severity (red marks are PIE, dark marks PIH).
+RED_MARKS = ("delta_a", "red_area")
+DARK_MARKS = ("delta_l", "dark_area")
+MARK_METRICS = RED_MARKS + DARK_MARKS
 
 
 @dataclass(frozen=True)
@@ -216,7 +242,7 @@ def nearest_day(points: Sequence[tuple[int, float]], target: int) -> DayValue | 
 def series_rows(
     session_cycles: Sequence[Cycle],
     days: Sequence[DayRecord],
-    matched_metrics: Sequence[str] = ("pie_severity", "pih_severity", "lab_a", "ita"),
+    matched_metrics: Sequence[str] = ("pie_severity", "pih_severity", *MARK_METRICS),
     matched_day: int = MATCHED_DAY,
 ) -> list[SeriesRow]:
     ordered_days = sorted(days, key=lambda item: item.date)

@@ -1,5 +1,5 @@
 """What the timeline and the shared view say first: the warning signs reported, then "is it
-working?" in numbers (severity first → latest, measured colour, sessions, days logged), and per
+working?" in numbers (severity first → latest, measured marks, sessions, days logged), and per
 area the photo before treatment against the latest one.
 
 Every sentence is made here from the numbers it states, and states where each number comes from
@@ -133,10 +133,11 @@ def change(days: Sequence[DayRecord], calendar: SessionCalendar, metric: str) ->
 
 
 SEVERITY_NAMES = {"pie_severity": "PIE", "pih_severity": "PIH"}
-# The measured colour shown with each severity (indicative: docs/domain.md): key, name, unit, dp.
+# The marks measured with each severity (indicative: docs/domain.md): their name, then the
+# metrics (progress.MARK_METRICS) of their contrast with the skin around them and of their area.
 MEASURED = {
-    "pie_severity": ("lab_a", "a*", "", 1),
-    "pih_severity": ("ita", "ITA°", "°", 0),
+    "pie_severity": ("red marks", "delta_a", "Δa*", "red_area"),
+    "pih_severity": ("dark marks", "delta_l", "ΔL*", "dark_area"),
 }
 
 
@@ -147,8 +148,23 @@ def severity_word(value: float) -> str:
     return f"{word} ({number})"
 
 
-def _measured(value: float, unit: str, decimals: int) -> str:
-    return f"{value:.{decimals}f}{unit}"
+def _from_to(found: Change, unit: str = "") -> str:
+    """'6.2 to 4.1' (one decimal, as the curves' table), or '6.2' when read on one day only."""
+    text = f"{found.first.value:.1f}{unit}"
+    if found.first.date != found.latest.date:
+        text += f" to {found.latest.value:.1f}{unit}"
+    return text
+
+
+def marks_phrase(name: str, contrast: tuple[str, Change] | None, area: Change | None) -> str:
+    """'red marks Δa* 6.2 to 4.1 over 3.2% to 1.5% of the skin': how much redder (or darker)
+    than the skin around them the marks were, and how much of the skin they covered."""
+    parts = [name]
+    if contrast is not None:
+        parts.append(f"{contrast[0]} {_from_to(contrast[1])}")
+    if area is not None:
+        parts.append(f"over {_from_to(area, '%')} of the skin")
+    return " ".join(parts)
 
 
 def changes_sentences(
@@ -157,11 +173,12 @@ def changes_sentences(
     measured_area: str | None,
 ) -> list[str]:
     """One sentence per span of days: the values that share a first and a latest reading go
-    together, e.g. "PIE moderate (3) to mild (2), PIH mild (2) to almost clear (1), measured a*
-    14.2 to 11.8 (left cheek photos, indicative), from 9 Jan 2026 (before the first session) to
-    17 Mar 2026 (day 10 after session 3)." A severity never rated: "PIH not rated in this period."
+    together, e.g. "PIE moderate (3) to mild (2), measured red marks Δa* 6.2 to 4.1 over 3.2% to
+    1.5% of the skin (left cheek photos, indicative), from 9 Jan 2026 (before the first session)
+    to 17 Mar 2026 (day 10 after session 3)." `measured` holds (metric, Change) of the
+    MARK_METRICS. A severity never rated: "PIH not rated in this period."
     """
-    groups: dict[tuple[date, date], tuple[list[str], list[str]]] = {}
+    groups: dict[tuple[date, date], tuple[list[str], dict[str, dict[str, Change]]]] = {}
     spans: dict[tuple[date, date], Change] = {}  # a change of each span: its days' places
     for metric, found in severities:
         if found is not None:
@@ -175,21 +192,25 @@ def changes_sentences(
                 text = f"{name} {first} to {latest}"
             span = (found.first.date, found.latest.date)
             spans.setdefault(span, found)
-            groups.setdefault(span, ([], []))[0].append(text)
-    for label, found in measured:
-        unit, decimals = next((u, d) for _, name, u, d in MEASURED.values() if name == label)
-        text = f"{label} {_measured(found.first.value, unit, decimals)}"
-        if found.first.date != found.latest.date:
-            text += f" to {_measured(found.latest.value, unit, decimals)}"
+            groups.setdefault(span, ([], {}))[0].append(text)
+    for metric, found in measured:
         span = (found.first.date, found.latest.date)
         spans.setdefault(span, found)
-        groups.setdefault(span, ([], []))[1].append(text)
+        kind = next(marks for marks in MEASURED.values() if metric in marks)
+        groups.setdefault(span, ([], {}))[1].setdefault(kind[0], {})[metric] = found
     sentences = []
     for span, (rated, photo) in groups.items():
         first, latest = spans[span].first, spans[span].latest
         parts = list(rated)
-        if photo:
-            parts.append(f"measured {' and '.join(photo)} ({measured_area} photos, indicative)")
+        phrases = []
+        for name, contrast_key, symbol, area_key in MEASURED.values():
+            found_marks = photo.get(name)
+            if found_marks:
+                contrast = found_marks.get(contrast_key)
+                pair = (symbol, contrast) if contrast is not None else None
+                phrases.append(marks_phrase(name, pair, found_marks.get(area_key)))
+        if phrases:
+            parts.append(f"measured {' and '.join(phrases)} ({measured_area} photos, indicative)")
         body = ", ".join(parts)
         if first.date == latest.date:
             sentences.append(f"{body} on {first.where}, the only value logged.")
@@ -261,16 +282,19 @@ def headline(
     period: Period,
 ) -> list[str]:
     """'Is it working?' in two sentences or so: each tracked severity first → latest, with its
-    measured colour (a* with PIE, ITA° with PIH) when photos were measured, then sessions and days
-    logged. `measured_area` names the measured photos' area (None: nothing measured)."""
+    measured marks (red with PIE, dark with PIH: their contrast with the skin around them and
+    their area) when photos were measured, then sessions and days logged. `days` hold the marks
+    of the photos that count only (photo_choice.counts_for_measure). `measured_area` names the
+    measured photos' area (None: nothing measured)."""
     rated = [(metric, change(days, calendar, metric)) for metric in severities]
     measured = []
     if measured_area is not None:
         for metric in severities:
-            key, label, _, _ = MEASURED[metric]
-            found = change(days, calendar, key)
-            if found is not None:
-                measured.append((label, found))
+            _, contrast_key, _, area_key = MEASURED[metric]
+            for key in (contrast_key, area_key):
+                found = change(days, calendar, key)
+                if found is not None:
+                    measured.append((key, found))
     area = measured_area.lower() if measured_area else None
     lines = changes_sentences(rated, measured, area)
     logged = [day.date for day in days]  # a day with an entry, rated or not

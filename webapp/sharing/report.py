@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from fpdf import FPDF, FontFace
 from fpdf.enums import TableHeadingsDisplay
@@ -308,11 +309,11 @@ def _photo_pairs_section(pdf: _Report, pairs: Sequence[PhotoPair], store: PhotoS
         pdf.add_page()  # the heading with its first pair
     pdf.heading("Photos at matched days: first and latest session")
     for pair in pairs:
-        if pdf.will_page_break(half * 0.75 + 14):
+        if pdf.will_page_break(half * 0.75 + 24):
             pdf.add_page()
         pdf.set_font(pdf.family, "B", 9)
         pdf.cell(0, 6, pdf.text_safe(AREAS[pair.area]), new_x="LMARGIN", new_y="NEXT")
-        top = pdf.get_y()
+        top = bottom = pdf.get_y()
         for column, photo in enumerate((pair.first, pair.latest)):
             left = pdf.l_margin + column * (half + 6)
             height = half * photo.height / photo.width
@@ -320,20 +321,37 @@ def _photo_pairs_section(pdf: _Report, pairs: Sequence[PhotoPair], store: PhotoS
             pdf.image(io.BytesIO(image), x=left, y=top, w=half, h=height)
             pdf.set_xy(left, top + height + 1)
             pdf.set_font(pdf.family, "", 8)
-            pdf.cell(half, 5, pdf.text_safe(_photo_caption(photo)))
-        tallest = max(photo.height / photo.width for photo in (pair.first, pair.latest))
-        pdf.set_y(top + half * tallest + 8)
+            caption = pdf.text_safe(_photo_caption(photo))
+            pdf.multi_cell(half, 4, caption, align="L", new_x="LEFT", new_y="NEXT")
+            bottom = max(bottom, pdf.get_y())
+        pdf.set_y(bottom + 3)
 
 
 def _photo_caption(photo: PhotoItem) -> str:
-    """'01 Dec 2026 · session 3, day 13 · a* 14.5, ITA 53°' (no colour when not measured)."""
-    colour = ""
-    if photo.lab_a is not None and photo.ita_deg is not None:
-        colour = f" · a* {photo.lab_a:.1f}, ITA {photo.ita_deg:.0f}°"
-    return (
-        f"{photo.date:%d %b %Y} · session {photo.session_number}, "
-        f"day {photo.days_since_session}{colour}"
+    """'01 Dec 2026 · session 3, day 13 · Fair quality: Too dark', then its measured marks,
+    'red marks Δa* 6.2 over 3.2% of the skin; no dark marks found (indicative)'; a photo stored
+    before marks were measured gives its central mean colour instead, 'a* 14.5, ITA 53°'."""
+    caption = (
+        f"{photo.date:%d %b %Y} · session {photo.session_number}, day {photo.days_since_session}"
     )
+    if photo.quality_note:
+        caption += f" · {photo.quality_note}"
+    if photo.marks is not None:
+        red = _marks_text("red marks", "Δa*", photo.marks, "delta_a", "red_area")
+        dark = _marks_text("dark marks", "ΔL*", photo.marks, "delta_l", "dark_area")
+        caption += f"\n{red}; {dark} (indicative)"
+    elif photo.lab_a is not None and photo.ita_deg is not None:
+        caption += f"\na* {photo.lab_a:.1f}, ITA {photo.ita_deg:.0f}° (indicative)"
+    return caption
+
+
+def _marks_text(name: str, symbol: str, marks: Mapping[str, Any], contrast: str, area: str) -> str:
+    """'red marks Δa* 6.2 over 3.2% of the skin', or 'no red marks found'."""
+    difference, share = marks.get(contrast), marks.get(area)
+    if difference is None and not share:
+        return f"no {name} found"
+    text = name + (f" {symbol} {difference:.1f}" if difference is not None else "")
+    return text + (f" over {share * 100:.1f}% of the skin" if share is not None else "")
 
 
 def _ratings_section(pdf: _Report, content: ReportContent) -> None:
@@ -372,7 +390,9 @@ def _notes_section(pdf: _Report, days: Sequence[DayRow]) -> None:
 
 
 # fpdf2 draws SVG text with its core fonts, which know Latin-1 only.
-_TYPOGRAPHY = str.maketrans({"–": "-", "—": "-", "−": "-", "‘": "'", "’": "'", "“": '"', "”": '"'})
+_TYPOGRAPHY = str.maketrans(
+    {"–": "-", "—": "-", "−": "-", "‘": "'", "’": "'", "“": '"', "”": '"', "Δ": "delta "}
+)
 
 
 def _svg_for_pdf(svg: str) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from operator import attrgetter
 
-from .. import progress
+from .. import photo_choice, progress
 from ..photo_choice import PhotoItem
 from ..progress import Cycle, SessionCalendar
 from ..vocabulary import AREAS
@@ -88,7 +88,7 @@ def _photos_by_area(
     # (session number, days since it) per day, as SessionCalendar.align() computes it, without
     # making an Alignment per photo: this loop runs for every photo of the history.
     aligned: dict[date, tuple[int | None, int | None]] = {}
-    for uuid, area, entry_id, width, height, key, lab_a, ita in photos:
+    for uuid, area, entry_id, width, height, key, lab_a, ita, quality, marks, fit in photos:
         day = entry_dates.get(entry_id)
         if day is None:  # logged after the entries were read: next time
             continue
@@ -99,7 +99,9 @@ def _photos_by_area(
                 (number, (day - session_dates[number - 1]).days) if number else (None, None)
             )
         grouped.setdefault(area, []).append(
-            PhotoItem(uuid, area, day, *alignment, width, height, key, lab_a, ita)
+            PhotoItem(
+                uuid, area, day, *alignment, width, height, key, lab_a, ita, quality, marks, fit
+            )
         )
     by_date = attrgetter("date")
     for items in grouped.values():
@@ -118,18 +120,18 @@ def busiest_area(photos_by_area: dict[str, list[PhotoItem]]) -> str | None:
     )
 
 
-def with_measured(values_by_date: DailyValues, items: Sequence[PhotoItem]) -> DailyValues:
-    """`values_by_date` plus each day's measured a* and ITA°: the mean over that day's photos of
-    one area (`items`). A new mapping: the aligned values stay as read."""
-    sums: dict[date, list[float]] = {}
-    for item in items:
-        if item.lab_a is None or item.ita_deg is None:
-            continue
-        total = sums.setdefault(item.date, [0.0, 0.0, 0.0])
-        total[0] += item.lab_a
-        total[1] += item.ita_deg
-        total[2] += 1
+def with_measured(
+    values_by_date: DailyValues, items: Sequence[PhotoItem], *, include_poor: bool = False
+) -> DailyValues:
+    """`values_by_date` plus each day's measured marks (progress.MARK_METRICS): the mean over
+    that day's photos of one area (`items`) that count (photo_choice.counts_for_measure: poor
+    photos only when `include_poor`). A new mapping: the aligned values stay as read."""
+    measured = photo_choice.daily_marks(
+        (item.date, item.marks)
+        for item in items
+        if item.marks is not None and item.counts(include_poor=include_poor)
+    )
     merged = dict(values_by_date)
-    for day, (a_sum, ita_sum, count) in sums.items():
-        merged[day] = {**merged.get(day, {}), "lab_a": a_sum / count, "ita": ita_sum / count}
+    for day, values in measured.items():
+        merged[day] = {**merged.get(day, {}), **values}
     return merged

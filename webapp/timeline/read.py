@@ -1,7 +1,8 @@
 """The timeline's read step: one patient's live rows, in four queries whatever the history's length
 (sessions, entries, photos, the days with warning signs; three when photos are left out). Only
 the columns a view shows: a two-year history has thousands of photos, and each JSON column (the
-region, the warning signs) costs a decode per row even when it is null or empty. What the rows
+region, the warning signs) costs a decode per row even when it is null or empty; a photo's
+quality, marks and alignment are read, as the curves and the strips' badges need them. What the rows
 mean is worked out in align.py.
 """
 
@@ -47,6 +48,9 @@ class PhotoRow(NamedTuple):
     storage_key: str
     lab_a: float | None
     ita_deg: float | None
+    quality: dict[str, Any] | None  # as stored (serializers.photo_json returns the same)
+    marks: dict[str, Any] | None
+    alignment: dict[str, Any] | None
 
 
 @dataclass(frozen=True)
@@ -123,6 +127,9 @@ def _photo_query(user: User) -> sa.Select:
             Photo.storage_key,
             Photo.lab_a,
             Photo.ita_deg,
+            Photo.quality,
+            Photo.marks,
+            Photo.alignment,
         )
         .join(Entry, Entry.id == Photo.entry_id)
         .where(

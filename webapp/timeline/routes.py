@@ -38,8 +38,13 @@ def _area_arg() -> str | None:
 
 
 def _timeline():
+    """The patient's timeline as the query string asks: the metric, the measured area, and
+    ?poor=1 to count poor-quality photos in the measured curves too."""
     return build_timeline(
-        current_user, metric=request.args.get("metric", "redness"), measure_area=_area_arg()
+        current_user,
+        metric=request.args.get("metric", "redness"),
+        measure_area=_area_arg(),
+        include_poor=request.args.get("poor") == "1",
     )
 
 

@@ -13,14 +13,13 @@ from datetime import date
 
 from .. import progress
 from ..models import User
-from ..progress import METRICS, DayRecord, Metric
+from ..progress import DARK_MARKS, METRICS, RED_MARKS, DayRecord
 from ..vocabulary import tracks_pie, tracks_pih
 from .align import Aligned, align, busiest_area, with_measured
 from .read import read_history
 from .view import Timeline
 
 RATED_METRICS = ("redness", "swelling", "pie_severity", "pih_severity")
-MEASURED_METRICS = ("lab_a", "ita")
 
 
 def build_timeline(
@@ -31,12 +30,14 @@ def build_timeline(
     include_photos: bool = True,
     metric: str = "redness",
     measure_area: str | None = None,
+    include_poor: bool = False,
 ) -> Timeline:
     """Everything the timeline views show for `user`, within [date_from, date_to] when given.
 
     Sessions are numbered over the whole history (session 3 stays session 3 in a shared range).
-    Without photos there are no measured colour metrics either: they come from the photos.
-    An unknown `metric` falls back to redness.
+    Without photos there are no measured metrics either: they come from the photos' marks, of
+    the photos good enough to measure (poor-quality ones too when `include_poor`). An unknown
+    `metric` falls back to redness.
     """
     history = read_history(
         user, date_from=date_from, date_to=date_to, include_photos=include_photos
@@ -50,6 +51,7 @@ def build_timeline(
         date_from=date_from,
         date_to=date_to,
         include_photos=include_photos,
+        include_poor=include_poor,
         flagged=history.flagged,
     )
 
@@ -64,6 +66,7 @@ def _present(
     date_from: date | None,
     date_to: date | None,
     include_photos: bool,
+    include_poor: bool,
     flagged: Sequence[tuple[date, list[str]]],
 ) -> Timeline:
     """The curves, series and summary of the chosen metric, measured on the chosen area."""
@@ -71,16 +74,18 @@ def _present(
     if measure_area not in photos_by_area:
         measure_area = busiest_area(photos_by_area)
     values_by_date = aligned.values_by_date
+    measured: tuple[str, ...] = ()
     if measure_area is not None:
-        values_by_date = with_measured(values_by_date, photos_by_area[measure_area])
-    available = _available_metrics(measured=measure_area is not None)
+        items = photos_by_area[measure_area]
+        values_by_date = with_measured(values_by_date, items, include_poor=include_poor)
+        if any(item.marks is not None for item in items):
+            measured = _measured_metrics(track)
+    available = [METRICS[key] for key in RATED_METRICS + measured]
     chosen = METRICS.get(metric)
     if chosen not in available:
         chosen = METRICS["redness"]
     days = [DayRecord(day, values) for day, values in values_by_date.items()]
-    matched = ["pie_severity", "pih_severity"]
-    if measure_area is not None:
-        matched += MEASURED_METRICS
+    matched = ["pie_severity", "pih_severity", *measured]
     matched_day = progress.matched_day(aligned.cycles)
     series = progress.series_rows(aligned.cycles, days, matched, matched_day)
     tracked = [
@@ -102,6 +107,8 @@ def _present(
         entry_count=len(values_by_date),
         include_photos=include_photos,
         measure_area=measure_area,
+        measured_metrics=list(measured),
+        include_poor=include_poor,
         photos_by_area=photos_by_area,
         calendar=aligned.calendar,
         matched_day=matched_day,
@@ -110,6 +117,6 @@ def _present(
     )
 
 
-def _available_metrics(*, measured: bool) -> list[Metric]:
-    keys = RATED_METRICS + (MEASURED_METRICS if measured else ())
-    return [METRICS[key] for key in keys]
+def _measured_metrics(track: str) -> tuple[str, ...]:
+    """The marks measured for what the patient tracks: red marks (PIE), dark marks (PIH)."""
+    return (RED_MARKS if tracks_pie(track) else ()) + (DARK_MARKS if tracks_pih(track) else ())

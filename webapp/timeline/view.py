@@ -17,6 +17,12 @@ from ..summary import WarningSign
 from ..vocabulary import AREAS, tracks_pie, tracks_pih
 from .align import SessionInfo
 
+# The line under the measured charts: what is measured, and that it is indicative.
+MEASURED_NOTE = (
+    "how much redder (Δa*) or darker (ΔL*) the marks are than the skin around them, and how much "
+    "of the skin they cover. Indicative only: light and camera still affect it"
+)
+
 # A photo picked in the compare view: by id (links), else the one nearest a date (the form).
 PhotoPick = tuple[str | None, date | None]
 
@@ -44,6 +50,8 @@ class Timeline:
     entry_count: int
     include_photos: bool
     measure_area: str | None  # the area whose photos give the measured metrics
+    measured_metrics: list[str] = field(default_factory=list)  # those offered (marks measured)
+    include_poor: bool = False  # poor-quality photos counted in the measured metrics too
     photos_by_area: dict[str, list[PhotoItem]] = field(default_factory=dict)
     calendar: SessionCalendar = field(default_factory=lambda: SessionCalendar([]))
     matched_day: int = progress.MATCHED_DAY  # the day of each cycle the series compares
@@ -68,10 +76,49 @@ class Timeline:
             self.days,
             self.calendar,
             severities=self.severity_metrics,
-            measured_area=AREAS[self.measure_area] if self.measure_area else None,
+            measured_area=(
+                AREAS[self.measure_area] if self.measure_area and self.measured_metrics else None
+            ),
             sessions_shown=len(self.sessions),
             period=summary.Period(self.date_from, self.date_to, self.today),
         )
+
+    @property
+    def measured_columns(self) -> list[Metric]:
+        """The measured metrics offered, in order: the series table's extra columns."""
+        return [progress.METRICS[key] for key in self.measured_metrics]
+
+    @property
+    def measured_note(self) -> str:
+        """What the measured metrics are, from which photos, and which photos are left out, in
+        numbers that agree with left_out."""
+        area = f"the {AREAS[self.measure_area].lower()} " if self.measure_area else ""
+        note = f"Measured from {area or 'the '}photos: {MEASURED_NOTE}"
+        left_out = self.left_out
+        if self.include_poor:
+            note += "; poor-quality photos are included."
+        else:
+            poor = left_out["poor"]
+            note += f"; poor-quality photos are left out{f' ({poor})' if poor else ''}."
+        unaligned = left_out["unaligned"]
+        if unaligned:
+            photos = "photo that could not be lined up with the others is"
+            if unaligned > 1:
+                photos = "photos that could not be lined up with the others are"
+            note += f" {unaligned} {photos} left out."
+        return note
+
+    @property
+    def left_out(self) -> dict[str, int]:
+        """How many measured photos of the measured area the curves leave out, and why:
+        {"poor": n, "unaligned": n} (photo_choice.counts_for_measure)."""
+        found = {"poor": 0, "unaligned": 0}
+        for item in self.photos_by_area.get(self.measure_area or "", []):
+            if item.marks is None or item.counts(include_poor=self.include_poor):
+                continue
+            fit = item.image_alignment
+            found["unaligned" if fit and fit.get("aligned") is False else "poor"] += 1
+        return found
 
     @property
     def photo_count(self) -> int:
@@ -150,20 +197,21 @@ class Timeline:
         library such as uPlot takes, and no brackets or keys repeated per photo):
         `id` (the photo's uuid: `photo_url` with {id} and {rendition} filled in is its image),
         `date_offset` (days after `photos_from`, the first photo's date), `session` and `day`
-        (the session it follows and days since; null before the first session), `a` (a*,
-        1 decimal) and `ita` (ITA°, whole degrees); a* and ITA° are null when not measured.
-        Numbers are written as integers when they are whole (8, not 8.0).
+        (the session it follows and days since; null before the first session), `quality`,
+        `marks` and `alignment` (each as the API's photo JSON has it, null when not measured) and
+        `counted` (whether its marks are in the measured curves: not poor, unless
+        `include_poor`, and not unaligned). Numbers are written as integers when whole (8, not 8.0).
         """
         chosen = {
             area: items if all_photos else self.strip(area)
             for area, items in self.photos_by_area.items()
         }
         first = min((items[0].date for items in chosen.values() if items), default=None)
-        photos = {area: _photo_columns(items, first) for area, items in chosen.items() if first}
         return {
             "metric": self.metric.key,
             "metrics": [metric.key for metric in self.metrics],
-            "indicative": "Measured colour depends on the light; compare like with like.",
+            "indicative": self.measured_note,
+            "include_poor": self.include_poor,
             "date_from": self.date_from.isoformat() if self.date_from else None,
             "date_to": self.date_to.isoformat() if self.date_to else None,
             "sessions": [
@@ -185,18 +233,25 @@ class Timeline:
             "measure_area": self.measure_area,
             "photo_count": self.photo_count,
             "photos_from": first.isoformat() if first else None,
-            "photos": photos,
+            "photos": {
+                area: _photo_columns(items, first, self.include_poor)
+                for area, items in chosen.items()
+            }
+            if first
+            else {},
         }
 
 
-def _photo_columns(items: list[PhotoItem], first: date) -> dict[str, list[Any]]:
+def _photo_columns(items: list[PhotoItem], first: date, include_poor: bool) -> dict[str, list]:
     return {
         "id": [item.uuid for item in items],
         "date_offset": [(item.date - first).days for item in items],
         "session": [item.session_number for item in items],
         "day": [item.days_since_session for item in items],
-        "a": [_num(item.lab_a, 1) for item in items],
-        "ita": [_num(item.ita_deg, 0) for item in items],
+        "quality": [item.quality for item in items],
+        "marks": [item.marks for item in items],
+        "alignment": [item.image_alignment for item in items],
+        "counted": [item.counts(include_poor=include_poor) for item in items],
     }
 
 
