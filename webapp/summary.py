@@ -156,15 +156,12 @@ def _from_to(found: Change, unit: str = "") -> str:
     return text
 
 
-def marks_phrase(name: str, contrast: tuple[str, Change] | None, area: Change | None) -> str:
+def marks_phrase(name: str, symbol: str, contrast: str | None, area: str | None) -> str:
     """'red marks Δa* 6.2 to 4.1 over 3.2% to 1.5% of the skin': how much redder (or darker)
-    than the skin around them the marks were, and how much of the skin they covered."""
-    parts = [name]
-    if contrast is not None:
-        parts.append(f"{contrast[0]} {_from_to(contrast[1])}")
-    if area is not None:
-        parts.append(f"over {_from_to(area, '%')} of the skin")
-    return " ".join(parts)
+    than the skin around them the marks were, and how much of the skin they covered, from the
+    numbers as written (`contrast` '6.2 to 4.1', `area` '3.2% to 1.5%'; None: not measured)."""
+    text = name + (f" {symbol} {contrast}" if contrast is not None else "")
+    return text + (f" over {area} of the skin" if area is not None else "")
 
 
 def changes_sentences(
@@ -206,9 +203,15 @@ def changes_sentences(
         for name, contrast_key, symbol, area_key in MEASURED.values():
             found_marks = photo.get(name)
             if found_marks:
-                contrast = found_marks.get(contrast_key)
-                pair = (symbol, contrast) if contrast is not None else None
-                phrases.append(marks_phrase(name, pair, found_marks.get(area_key)))
+                contrast, area = found_marks.get(contrast_key), found_marks.get(area_key)
+                phrases.append(
+                    marks_phrase(
+                        name,
+                        symbol,
+                        _from_to(contrast) if contrast is not None else None,
+                        _from_to(area, "%") if area is not None else None,
+                    )
+                )
         if phrases:
             parts.append(f"measured {' and '.join(phrases)} ({measured_area} photos, indicative)")
         body = ", ".join(parts)

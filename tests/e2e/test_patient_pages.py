@@ -46,8 +46,8 @@ def test_choosing_measured_redness_keeps_both_pickers_readable_and_needs_no_show
     picker = page.locator("form.metric-picker")
     # The choice reloads the chart by itself: no button to press.
     expect(picker.get_by_role("button")).to_have_count(0)
-    page.get_by_label("Show").select_option("lab_a")
-    page.wait_for_url(re.compile(r"metric=lab_a"))
+    page.get_by_label("Show").select_option("delta_a")
+    page.wait_for_url(re.compile(r"metric=delta_a"))
     expect(page.get_by_label("measured on")).to_be_visible()
     picker.scroll_into_view_if_needed()
     page.screenshot(path=screenshots / "01-measured-redness-pickers.png")
@@ -63,9 +63,9 @@ def test_without_javascript_the_metric_picker_still_has_its_button(
     page = phone(java_script_enabled=False).new_page()
     demo_login(live_app, page, live_server.url)
     page.goto(f"{live_server.url}/timeline")
-    page.get_by_label("Show").select_option("lab_a")
+    page.get_by_label("Show").select_option("delta_a")
     page.locator("form.metric-picker").get_by_role("button", name="Show").tap()
-    page.wait_for_url(re.compile(r"metric=lab_a"))
+    page.wait_for_url(re.compile(r"metric=delta_a"))
     expect(page.get_by_label("measured on")).to_be_visible()
     page.screenshot(path=screenshots / "01-no-js-picker.png")
 

@@ -36,13 +36,13 @@ def test_timeline_curves_metric_switch_and_compare_slider(live_app, live_server,
     page.screenshot(path=screenshots / "01-timeline-redness.png", full_page=True)
 
     # Switching the metric redraws the chart at once (the select submits itself).
-    page.get_by_label("Show").select_option("lab_a")
-    page.wait_for_url(re.compile(r"metric=lab_a"))
+    page.get_by_label("Show").select_option("delta_a")
+    page.wait_for_url(re.compile(r"metric=delta_a"))
     chart = page.locator("svg.recovery-chart")
-    expect(chart.locator("title").first).to_contain_text("Measured redness (a*)")
+    expect(chart.locator("title").first).to_contain_text("Red marks: Δa* vs surrounding skin")
     expect(chart.locator("path.curve")).to_have_count(3)
     assert chart.locator("path.curve").first.get_attribute("d") != redness_shape
-    expect(page.get_by_text("Indicative only: the colour depends on the light.")).to_be_visible()
+    expect(page.get_by_text("Indicative only: light and camera still affect it")).to_be_visible()
     page.screenshot(path=screenshots / "02-timeline-measured-redness.png", full_page=True)
 
     # A photo in the strip opens full size.

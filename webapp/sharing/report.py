@@ -23,7 +23,7 @@ from fpdf.fonts import TTFFont
 from ..photo_choice import PhotoItem
 from ..progress import SessionCalendar
 from ..storage import PhotoStore
-from ..summary import NO_WARNING_SIGNS, BeforeAndNow
+from ..summary import MEASURED, NO_WARNING_SIGNS, BeforeAndNow, marks_phrase
 from ..vocabulary import AREAS, DEVICES, RATINGS, TRACKS
 from .content import DayRow, PhotoPair, ReportContent
 
@@ -337,21 +337,20 @@ def _photo_caption(photo: PhotoItem) -> str:
     if photo.quality_note:
         caption += f" · {photo.quality_note}"
     if photo.marks is not None:
-        red = _marks_text("red marks", "Δa*", photo.marks, "delta_a", "red_area")
-        dark = _marks_text("dark marks", "ΔL*", photo.marks, "delta_l", "dark_area")
-        caption += f"\n{red}; {dark} (indicative)"
+        marks = "; ".join(_marks_text(photo.marks, *kind) for kind in MEASURED.values())
+        caption += f"\n{marks} (indicative)"
     elif photo.lab_a is not None and photo.ita_deg is not None:
         caption += f"\na* {photo.lab_a:.1f}, ITA {photo.ita_deg:.0f}° (indicative)"
     return caption
 
 
-def _marks_text(name: str, symbol: str, marks: Mapping[str, Any], contrast: str, area: str) -> str:
-    """'red marks Δa* 6.2 over 3.2% of the skin', or 'no red marks found'."""
+def _marks_text(marks: Mapping[str, Any], name: str, contrast: str, symbol: str, area: str) -> str:
+    """'red marks Δa* 6.2 over 3.2% of the skin' (summary.marks_phrase), or 'no red marks found'."""
     difference, share = marks.get(contrast), marks.get(area)
     if difference is None and not share:
         return f"no {name} found"
-    text = name + (f" {symbol} {difference:.1f}" if difference is not None else "")
-    return text + (f" over {share * 100:.1f}% of the skin" if share is not None else "")
+    difference_text = f"{difference:.1f}" if difference is not None else None
+    return marks_phrase(name, symbol, difference_text, f"{share * 100:.1f}%" if share else None)
 
 
 def _ratings_section(pdf: _Report, content: ReportContent) -> None:
