@@ -1,0 +1,216 @@
+"""A mark map per photo: red marks (PIE) and dark marks (PIH) measured against the skin around them.
+
+Why not the mean colour of the frame: a fading mark moves a photo's mean a* only a little, a change
+of light moves it a lot, and eyes, hair and background fall inside any fixed box. A mark measured
+against the surrounding skin of the same photo (Δa* for redness, ΔL* for pigment) cancels much of
+the light: mark minus surrounding skin, as in Logger et al., Skin Res Technol 2020.
+docs/domain.md ("Photos and measured colour") says what such a figure can show: it is indicative,
+a trend for one patient, never a diagnosis.
+
+The method, on the analysis copy (uint8 sRGB, long side <= 512 px) in CIELAB (D65):
+
+1. Skin: a colour gate keeps pixels of skin hue (h_ab 15-85°) whose chroma is at least half the
+   photo's typical skin chroma and whose lightness is not far below it: hair (dark, grey), eyes
+   (white, blue, black), walls (grey, blue, green) fall out; small islands of skin colour (a
+   brown iris) are dropped; lips pass and are dropped in 4 as a feature too big to be a mark.
+   The mask is opened (specks) and, for finding marks, eroded by two pixels so that the mixed
+   colours along an edge of hair or eye never read as a mark.
+2. Baseline: the skin's own a* and L* around each pixel, a median over a window of 1/8 of the
+   long side taken over skin only (non-skin pixels are first filled with the mean of the skin
+   near them), so a mark, being small, does not lift its own baseline, while shading and the
+   redder cheeks, being broad, are followed.
+3. Candidates: pixels whose a* rises above the baseline (red) or whose L* falls below it (dark) by
+   more than a seed threshold, max(floor, 3.5 x the robust spread of that difference over the
+   photo's skin), after a 3x3 median to calm sensor and JPEG noise.
+4. Marks: each connected blob of candidates grown to the half of its seed threshold keeps the
+   pixels at least half its peak contrast (a mark's extent at half its height, so the area does
+   not depend on the threshold); blobs under MIN_MARK_PIXELS are noise, blobs over a quarter of
+   the baseline window are features (lips, a shadow), not marks.
+5. Figures: delta_a is the mean (a* - baseline) over all red-mark pixels, red_area their number
+   over the skin's, red_count the blobs; delta_l (negative: darker), dark_area, dark_count alike.
+
+A `region` (fractions, as the patient draws it) limits the figures to that part of the frame; the
+map itself is made on the whole frame, so the baseline at a region's edge still sees skin beyond
+it. Bad pixels never raise: an odd array, a tiny or black image or one with no skin measures as
+no marks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .colour import Region, _pixel_span, srgb_to_lab, validate_region
+
+SKIN_HUE_DEGREES = (15.0, 85.0)  # h_ab of skin, from pale to dark, with red marks and lips
+MIN_SIDE = 24  # px: a smaller image is too small to tell a mark from the skin around it
+MIN_SKIN_PIXELS = 400  # fewer pixels of skin than this measure nothing
+SKIN_PIECE_SHARE = 0.02  # skin-coloured islands under this share of the biggest (a brown iris) drop
+MIN_MARK_PIXELS = 4  # at 512 px; a blob smaller than this is noise
+RED_FLOOR = 2.0  # a*: about the smallest redness difference an eye sees
+DARK_FLOOR = 2.5  # L*
+SPREAD_FACTOR = 3.5  # seed threshold = max(floor, this x the robust spread of the difference)
+REFERENCE_SIDE = 512  # the analysis copy's long side the pixel sizes above are given for
+
+
+@dataclass(frozen=True)
+class MarkMetrics:
+    """Red (PIE) and dark (PIH) marks of one photo against its own skin. Indicative."""
+
+    delta_a: float | None  # mean a* of red-mark pixels minus their baseline; None: no red marks
+    red_area: float  # fraction of skin pixels in red marks
+    red_count: int
+    delta_l: float | None  # mean L* of dark-mark pixels minus their baseline (negative = darker)
+    dark_area: float
+    dark_count: int
+    skin_fraction: float  # fraction of the (region of the) frame that is skin
+
+    def as_dict(self) -> dict[str, float | int | None]:
+        """The JSON shape of a photo's `marks` (docs/api.md), rounded to what is not noise."""
+        return {
+            "delta_a": None if self.delta_a is None else round(self.delta_a, 2),
+            "red_area": round(self.red_area, 5),
+            "red_count": self.red_count,
+            "delta_l": None if self.delta_l is None else round(self.delta_l, 2),
+            "dark_area": round(self.dark_area, 5),
+            "dark_count": self.dark_count,
+            "skin_fraction": round(self.skin_fraction, 4),
+        }
+
+
+NO_MARKS = MarkMetrics(None, 0.0, 0, None, 0.0, 0, 0.0)
+
+
+def measure_marks(rgb: np.ndarray, region: Region | None = None) -> MarkMetrics:
+    """The mark map of an analysis copy (uint8 RGB (H, W, 3)), limited to `region` if given.
+
+    Raises ValueError only for a bad region (as colour_metrics does); any pixels measure.
+    """
+    box = None if region is None else validate_region(region)
+    if not _is_rgb(rgb) or min(rgb.shape[:2]) < MIN_SIDE:
+        return NO_MARKS
+    height, width = rgb.shape[:2]
+    scale = max(height, width) / REFERENCE_SIDE
+    lab = srgb_to_lab(rgb).astype(np.float32)
+    skin = _skin_mask(lab)
+    inside = np.ones((height, width), dtype=bool)
+    if box is not None:
+        inside[:] = False
+        x0, x1 = _pixel_span(box[0], box[2], width)
+        y0, y1 = _pixel_span(box[1], box[3], height)
+        inside[y0:y1, x0:x1] = True
+    skin_inside = int(np.count_nonzero(skin & inside))
+    skin_fraction = skin_inside / int(np.count_nonzero(inside))
+    if np.count_nonzero(skin) < MIN_SKIN_PIXELS or skin_inside == 0:
+        return MarkMetrics(None, 0.0, 0, None, 0.0, 0, skin_fraction)
+
+    window = _odd(max(height, width) / 8)
+    core = cv2.erode(skin.view(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    min_pixels = max(3, round(MIN_MARK_PIXELS * scale**2))
+    max_pixels = window * window // 4
+    rise = lab[..., 1] - _baseline(lab[..., 1], skin, window)
+    fall = _baseline(lab[..., 0], skin, window) - lab[..., 0]
+    red = _marks(rise, core, RED_FLOOR, min_pixels, max_pixels)
+    dark = _marks(fall, core, DARK_FLOOR, min_pixels, max_pixels)
+    red_delta, red_area, red_count = _figures(rise, red & inside, skin_inside)
+    dark_delta, dark_area, dark_count = _figures(fall, dark & inside, skin_inside)
+    return MarkMetrics(
+        red_delta,
+        red_area,
+        red_count,
+        None if dark_delta is None else -dark_delta,
+        dark_area,
+        dark_count,
+        skin_fraction,
+    )
+
+
+def _is_rgb(rgb: object) -> bool:
+    return (
+        isinstance(rgb, np.ndarray)
+        and rgb.dtype == np.uint8
+        and rgb.ndim == 3
+        and rgb.shape[2] == 3
+        and rgb.size > 0
+    )
+
+
+def _odd(size: float) -> int:
+    return max(3, int(size) // 2 * 2 + 1)
+
+
+def _skin_mask(lab: np.ndarray) -> np.ndarray:
+    """Pixels of skin colour: skin hue, at least half the typical skin chroma, not far darker."""
+    lightness, a, b = lab[..., 0], lab[..., 1], lab[..., 2]
+    chroma = np.hypot(a, b)
+    hue = np.degrees(np.arctan2(b, a))
+    candidate = (hue >= SKIN_HUE_DEGREES[0]) & (hue <= SKIN_HUE_DEGREES[1]) & (chroma >= 5.0)
+    candidate &= lightness >= 8.0
+    if np.count_nonzero(candidate) < MIN_SKIN_PIXELS:
+        return np.zeros(lab.shape[:2], dtype=bool)
+    typical_chroma = float(np.median(chroma[candidate]))
+    typical_lightness = float(np.median(lightness[candidate]))
+    skin = candidate & (chroma >= 0.5 * typical_chroma)
+    skin &= lightness >= 0.45 * typical_lightness
+    opened = cv2.morphologyEx(skin.view(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(opened, connectivity=8)
+    if count <= 1:
+        return np.zeros(lab.shape[:2], dtype=bool)
+    sizes = stats[:, cv2.CC_STAT_AREA]
+    sizes[0] = 0
+    return (sizes >= max(MIN_SKIN_PIXELS, SKIN_PIECE_SHARE * sizes.max()))[labels]
+
+
+def _baseline(channel: np.ndarray, skin: np.ndarray, window: int) -> np.ndarray:
+    """The median of `channel` over the skin in a `window`-wide square around each pixel.
+
+    cv2's large-kernel median works on uint8 only, so the channel is coded at 0.25 units a step
+    around the skin's median (enough for L* and a* of skin, and finer than a visible step);
+    non-skin pixels are first filled with the mean skin value near them (or the median).
+    """
+    centre = float(np.median(channel[skin]))
+    weight = skin.astype(np.float32)
+    near = cv2.blur(channel * weight, (window, window))
+    share = cv2.blur(weight, (window, window))
+    fill = np.where(share > 1e-3, near / np.maximum(share, 1e-3), centre)
+    filled = np.where(skin, channel, fill)
+    coded = np.clip(np.round((filled - centre) * 4.0 + 128.0), 0, 255).astype(np.uint8)
+    return (cv2.medianBlur(coded, window).astype(np.float32) - 128.0) / 4.0 + centre
+
+
+def _marks(
+    difference: np.ndarray, core: np.ndarray, floor: float, min_pixels: int, max_pixels: int
+) -> np.ndarray:
+    """Pixels of marks: blobs of `difference` above the seed threshold, at half their peak."""
+    if not core.any():
+        return core
+    calm = cv2.medianBlur(difference.astype(np.float32), 3)
+    values = calm[core]
+    spread = 1.4826 * float(np.median(np.abs(values - np.median(values))))
+    seed = max(floor, SPREAD_FACTOR * spread)
+    grown = (calm >= 0.5 * seed) & core
+    count, labels = cv2.connectedComponents(grown.view(np.uint8), connectivity=8)
+    if count <= 1:
+        return np.zeros_like(core)
+    peak = np.zeros(count, dtype=np.float32)
+    np.maximum.at(peak, labels[grown], calm[grown])
+    peak[0] = 0.0
+    keep = grown & (calm >= 0.5 * peak[labels]) & (peak[labels] >= seed)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(keep.view(np.uint8), connectivity=8)
+    sizes = stats[:, cv2.CC_STAT_AREA]
+    good = (sizes >= min_pixels) & (sizes <= max_pixels)
+    good[0] = False
+    return good[labels]
+
+
+def _figures(
+    difference: np.ndarray, marks: np.ndarray, skin_pixels: int
+) -> tuple[float | None, float, int]:
+    """(mean difference over the mark pixels or None, their share of the skin, blob count)."""
+    pixels = int(np.count_nonzero(marks))
+    if pixels == 0:
+        return None, 0.0, 0
+    count = cv2.connectedComponents(marks.view(np.uint8), connectivity=8)[0] - 1
+    return float(difference[marks].mean()), pixels / skin_pixels, count
