@@ -57,6 +57,7 @@ from .ingest import (
     Rendition,
     ingest_photo,
 )
+from .quality import PhotoQuality, analysis_grey, assess_quality
 
 __all__ = [
     "CONTENT_TYPE",
@@ -69,8 +70,11 @@ __all__ = [
     "ColourMetrics",
     "ImageRejected",
     "IngestedPhoto",
+    "PhotoQuality",
     "Region",
     "Rendition",
+    "analysis_grey",
+    "assess_quality",
     "colour_metrics",
     "ingest_photo",
     "ita_degrees",
