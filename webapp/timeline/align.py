@@ -7,6 +7,7 @@ each logged day its values, each photo its session and day since it. No database
 from __future__ import annotations
 
 import bisect
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -88,7 +89,7 @@ def _photos_by_area(
     # (session number, days since it) per day, as SessionCalendar.align() computes it, without
     # making an Alignment per photo: this loop runs for every photo of the history.
     aligned: dict[date, tuple[int | None, int | None]] = {}
-    for uuid, area, entry_id, width, height, key, lab_a, ita, quality, marks, fit in photos:
+    for uuid, area, entry_id, width, height, key, lab_a, ita, measures in photos:
         day = entry_dates.get(entry_id)
         if day is None:  # logged after the entries were read: next time
             continue
@@ -98,6 +99,7 @@ def _photos_by_area(
             alignment = aligned[day] = (
                 (number, (day - session_dates[number - 1]).days) if number else (None, None)
             )
+        quality, marks, fit = json.loads(measures)  # read.py's one array of the three
         grouped.setdefault(area, []).append(
             PhotoItem(
                 uuid, area, day, *alignment, width, height, key, lab_a, ita, quality, marks, fit

@@ -2,8 +2,8 @@
 (sessions, entries, photos, the days with warning signs; three when photos are left out). Only
 the columns a view shows: a two-year history has thousands of photos, and each JSON column (the
 region, the warning signs) costs a decode per row even when it is null or empty; a photo's
-quality, marks and alignment are read, as the curves and the strips' badges need them. What the rows
-mean is worked out in align.py.
+quality, marks and alignment, which the curves and the strips' badges need, are read as one.
+What the rows mean is worked out in align.py.
 """
 
 from __future__ import annotations
@@ -48,9 +48,7 @@ class PhotoRow(NamedTuple):
     storage_key: str
     lab_a: float | None
     ita_deg: float | None
-    quality: dict[str, Any] | None  # as stored (serializers.photo_json returns the same)
-    marks: dict[str, Any] | None
-    alignment: dict[str, Any] | None
+    measures: str  # its quality, marks and alignment as one JSON array: [{...} | null, ...]
 
 
 @dataclass(frozen=True)
@@ -127,9 +125,7 @@ def _photo_query(user: User) -> sa.Select:
             Photo.storage_key,
             Photo.lab_a,
             Photo.ita_deg,
-            Photo.quality,
-            Photo.marks,
-            Photo.alignment,
+            _measures(),
         )
         .join(Entry, Entry.id == Photo.entry_id)
         .where(
@@ -139,6 +135,17 @@ def _photo_query(user: User) -> sa.Select:
             Entry.deleted_at.is_(None),
         )
     )
+
+
+def _measures() -> sa.ColumnElement[str]:
+    """A photo's quality, marks and alignment as the text of one JSON array, put together in
+    SQL: one decode per photo instead of three (a two-year history has 1,460 photos, and their
+    decoding was half the page's time)."""
+    parts = [
+        sa.func.coalesce(sa.cast(column, sa.Text), "null")
+        for column in (Photo.quality, Photo.marks, Photo.alignment)
+    ]
+    return sa.literal("[") + parts[0] + "," + parts[1] + "," + parts[2] + "]"
 
 
 def _rows(query: sa.Select) -> Sequence[Any]:
