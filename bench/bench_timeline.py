@@ -123,7 +123,7 @@ def main() -> None:
             ("trivial  GET /api/v1/csrf", client, "/api/v1/csrf"),
             ("trivial, logged in: empty /timeline/data.json", empty, "/timeline/data.json"),
             ("GET /timeline", client, "/timeline"),
-            ("GET /timeline?metric=lab_a", client, "/timeline?metric=lab_a"),
+            ("GET /timeline?metric=delta_a", client, "/timeline?metric=delta_a"),
             ("GET /timeline/data.json", client, "/timeline/data.json"),
             ("GET /timeline/data.json?photos=all", client, "/timeline/data.json?photos=all"),
             ("GET /compare", client, "/compare"),
