@@ -273,6 +273,12 @@ def test_a_photo_without_marks_never_counts_and_unmeasured_quality_or_alignment_
     assert counts_for_measure(None, {**ALIGNED, "reference": None}, MARKS)  # the reference
 
 
+def test_a_photo_where_no_skin_was_found_does_not_count():
+    no_skin = {"delta_a": None, "red_area": 0.0, "delta_l": None, "dark_area": 0.0}
+    assert not counts_for_measure(None, None, {**no_skin, "skin_fraction": 0.0})
+    assert counts_for_measure(None, None, {**no_skin, "skin_fraction": 0.4})
+
+
 def test_a_days_marks_are_the_mean_of_its_photos_areas_in_percent():
     day = date(2026, 3, 1)
     other = {"delta_a": 7.0, "red_area": 0.04, "delta_l": -5.0, "dark_area": 0.03}

@@ -132,10 +132,11 @@ def counts_for_measure(
     *,
     include_poor: bool = False,
 ) -> bool:
-    """Whether a photo's marks go into the measured curves: it has marks, its quality is not
-    "poor" (unless the patient asks for those too) and it was not found unaligned. Photos stored
-    before quality or alignment were measured (None) count: nothing says they are worse."""
-    if marks is None:
+    """Whether a photo's marks go into the measured curves: it has marks measured on some skin
+    (none found: its 0% would read as clear skin), its quality is not "poor" (unless the patient
+    asks for those too) and it was not found unaligned. Photos stored before quality or alignment
+    were measured (None) count: nothing says they are worse."""
+    if marks is None or marks.get("skin_fraction") == 0:
         return False
     if not include_poor and quality is not None and quality.get("verdict") == "poor":
         return False
