@@ -23,7 +23,7 @@ from ..vocabulary import MAX_PHOTOS_PER_ENTRY, RED_FLAG_ADVICE, tracks_pie, trac
 from . import bp
 from .form_fields import entry_payload, form_values_from_entry, session_payload
 from .phone_copy import phone_copy
-from .usual import last_entry_before, usual_areas
+from .usual import last_entry_before, last_photo_by_area, usual_areas
 
 # Photo slots on the form start with the areas patients photograph most.
 SLOT_AREAS = ("front", "left_cheek", "right_cheek", "forehead", "chin", "other")
@@ -163,6 +163,11 @@ def _render_entry_form(entry, values, errors, today_date, status=200, copy=None)
     free_slots = MAX_PHOTOS_PER_ENTRY - (len(entry.photos) if entry else 0)
     areas = usual_areas(current_user, SLOT_AREAS)
     last = last_entry_before(current_user, shown) if shown and entry is None else None
+    # The camera's ghost: each area's last photo, as its display rendition (static/js/camera).
+    ghosts = {
+        area: url_for("diary.photo", photo_uuid=photo_uuid, rendition="display")
+        for area, photo_uuid in last_photo_by_area(current_user).items()
+    }
     return render_template(
         "diary/log.html",
         entry=entry,
@@ -176,6 +181,7 @@ def _render_entry_form(entry, values, errors, today_date, status=200, copy=None)
         phone_copy=copy,
         last_entry=last,
         session_dates=[day.isoformat() for day in calendar.dates],
+        ghosts=ghosts,
     ), status
 
 

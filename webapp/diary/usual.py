@@ -1,11 +1,14 @@
 """What a patient usually logs, so that a typical day takes a few taps: the last entry before a
-day ("Same as yesterday" on the log form) and the areas they usually photograph."""
+day ("Same as yesterday" on the log form), the areas they usually photograph, and each area's
+last photo (the camera's ghost)."""
 
 from __future__ import annotations
 
 from collections import Counter
 from datetime import date
 from typing import Any
+
+import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import Entry, Photo, User
@@ -52,3 +55,26 @@ def usual_areas(user: User, defaults: tuple[str, ...]) -> list[str]:
     ).scalars()
     counted = [area for area, _ in Counter(areas).most_common()]
     return counted + [area for area in defaults if area not in counted]
+
+
+def last_photo_by_area(user: User) -> dict[str, str]:
+    """{area: uuid} of each area's latest live photo (by the entry's day, then as stored): the
+    camera shows it as a ghost over the live view, so that today's photo is framed the same."""
+    latest = (
+        sa.func.row_number()
+        .over(partition_by=Photo.area, order_by=(Entry.date.desc(), Photo.id.desc()))
+        .label("latest")
+    )
+    ranked = (
+        db.select(Photo.area, Photo.uuid, latest)
+        .join(Entry, Photo.entry_id == Entry.id)
+        .where(
+            Photo.user_id == user.id,
+            Entry.user_id == user.id,
+            Photo.deleted_at.is_(None),
+            Entry.deleted_at.is_(None),
+        )
+        .subquery()
+    )
+    rows = db.session.execute(db.select(ranked.c.area, ranked.c.uuid).where(ranked.c.latest == 1))
+    return {area: photo_uuid for area, photo_uuid in rows}

@@ -51,6 +51,13 @@ SHELL_STATIC = (
     "js/day-badge.js",
     "js/same-as-last.js",
     "js/photo-picker.js",
+    "css/camera.css",
+    "js/camera/slots.js",
+    "js/camera/shutter.js",
+    "js/camera/camera.js",
+    "js/camera/ghost.js",
+    "js/camera/meter.js",
+    "js/camera/gates.js",
     "js/timeline.js",  # the compare slider of the timeline pages kept as offline copies
     "icons/icon-192.png",
     "icons/icon-512.png",

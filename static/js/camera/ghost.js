@@ -1,0 +1,47 @@
+// The ghost: the last photo of the area being photographed, laid faintly over the live view so
+// that today's photo is framed like the ones before. The log form carries each area's last photo
+// (data-ghosts, from webapp/diary/usual.py); fetching them once the page has loaded lets the
+// service worker keep a copy (photos: network first, the copy offline), so the ghost shows with
+// no signal too, for every area photographed before.
+
+/** @param {HTMLFormElement} form @returns {Record<string, string>} area -> display photo URL */
+export function ghostUrls(form) {
+  try {
+    return JSON.parse(form.dataset.ghosts || "{}");
+  } catch {
+    return {};
+  }
+}
+
+/** Fetches the photos the phone holds no copy of yet (photos never change under their URL). */
+export async function keepGhosts(urls) {
+  if (!navigator.serviceWorker || !navigator.serviceWorker.controller || !self.caches) return;
+  for (const url of urls) {
+    if (await caches.match(url)) continue;
+    await fetch(url, { credentials: "same-origin" }).catch(() => {}); // offline: next time
+  }
+}
+
+/**
+ * Shows `url` in `img` (hidden when there is none or it cannot load); resolves with whether it
+ * is shown.
+ * @param {HTMLImageElement} img
+ * @param {string|undefined} url
+ * @returns {Promise<boolean>}
+ */
+export function showGhost(img, url) {
+  img.hidden = true;
+  if (!url) {
+    img.removeAttribute("src");
+    return Promise.resolve(false);
+  }
+  if (img.src === new URL(url, location.href).href && img.complete && img.naturalWidth) {
+    img.hidden = false;
+    return Promise.resolve(true);
+  }
+  return new Promise((resolve) => {
+    img.onload = () => { img.hidden = false; resolve(true); };
+    img.onerror = () => resolve(false);
+    img.src = url;
+  });
+}
