@@ -86,6 +86,16 @@ def test_an_unaligned_photo_is_left_out_even_with_poor_photos(logged_in, app, us
     assert today_point(logged_in, "&poor=1") is None
 
 
+def test_the_line_under_the_chart_counts_the_unaligned_photos_left_out(
+    logged_in, app, user, history
+):
+    unaligned = {"reference": None, "matrix": [1, 0, 0, 0, 1, 0], "score": 0.1, "aligned": False}
+    todays_photo(app, user, alignment=unaligned)
+    page = logged_in.get("/timeline?metric=delta_a&area=left_cheek").get_data(as_text=True)
+    assert "1 photo that could not be lined up with the others is left out." in page
+    assert "poor-quality photos are left out." in page, "no poor photo: no count"
+
+
 def test_a_photo_without_marks_is_not_measured(logged_in, app, user, history):
     todays_photo(app, user, marks=None)
     assert today_point(logged_in) is None

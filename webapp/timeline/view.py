@@ -116,8 +116,10 @@ class Timeline:
         for item in self.photos_by_area.get(self.measure_area or "", []):
             if item.marks is None or item.counts(include_poor=self.include_poor):
                 continue
-            fit = item.image_alignment
-            found["unaligned" if fit and fit.get("aligned") is False else "poor"] += 1
+            if item.image_alignment and item.image_alignment.get("aligned") is False:
+                found["unaligned"] += 1
+            elif item.quality_label == "Poor":
+                found["poor"] += 1
         return found
 
     @property
