@@ -1,10 +1,12 @@
-"""webapp.imaging.quality: exposure, sharpness and colour cast graded on generated photos.
+"""webapp.imaging.quality: exposure, sharpness and colour cast graded on generated photos; and the
+analysis copy that ingest makes for quality, marks and alignment.
 
 The faces come from tests/synthetic_faces.py (fixed seeds), at the analysis copy's size.
 """
 
 from __future__ import annotations
 
+import io
 import math
 
 import numpy as np
@@ -16,7 +18,17 @@ from PIL import Image, ImageFilter
 
 from tests import synthetic_faces
 from tests.hostile_input import fuzz_settings
-from webapp.imaging import PhotoQuality, analysis_grey, assess_quality
+from tests.photo_factory import MARKER_COLOUR, make_photo
+from webapp.imaging import (
+    ANALYSIS_LONG_SIDE_MARKS,
+    ImageRejected,
+    MarkMetrics,
+    PhotoQuality,
+    analysis_copy,
+    analysis_grey,
+    assess_quality,
+    ingest_photo,
+)
 
 
 def face(seed: int = 0, skin_type: int = 3) -> np.ndarray:
@@ -166,3 +178,60 @@ def test_any_image_gets_a_valid_verdict(rgb: np.ndarray) -> None:
     assert 0.0 <= quality.dark_clipped <= 1.0
     assert quality.sharpness >= 0.0
     assert quality.cast >= 0.0
+
+
+# The analysis copy, and what ingest measures on it
+# --------------------------------------------------------------------------------------------
+
+
+def jpeg_of(rgb: np.ndarray, **kwargs: object) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, "JPEG", quality=95, **kwargs)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("size", [(4000, 3000), (1280, 960), (700, 1000)])
+def test_analysis_copy_of_bytes_is_rgb_512_long(size: tuple[int, int]) -> None:
+    copy = analysis_copy(make_photo(*size))
+    assert copy.dtype == np.uint8
+    assert copy.ndim == 3 and copy.shape[2] == 3
+    assert max(copy.shape[:2]) == ANALYSIS_LONG_SIDE_MARKS
+    assert copy.shape[1] / copy.shape[0] == pytest.approx(size[0] / size[1], rel=0.01)
+
+
+def test_analysis_copy_of_bytes_follows_their_exif_orientation() -> None:
+    copy = analysis_copy(make_photo(1600, 1200, orientation=6))  # marker turns to the top right
+    assert copy.shape[:2] == (512, 384)
+    assert np.abs(copy[4, -5].astype(int) - MARKER_COLOUR).max() <= 30
+    assert np.abs(copy[4, 4].astype(int) - MARKER_COLOUR).max() > 30
+
+
+def test_analysis_copy_never_enlarges_a_small_photo() -> None:
+    image = Image.fromarray(face()).resize((150, 200))
+    assert analysis_copy(image).shape == (200, 150, 3)
+
+
+def test_analysis_copy_of_a_transparent_image_is_rgb() -> None:
+    image = Image.new("RGBA", (1024, 600), (200, 120, 110, 0))
+    copy = analysis_copy(image)
+    assert copy.shape == (300, 512, 3)
+
+
+def test_analysis_copy_of_bad_bytes_is_image_rejected() -> None:
+    with pytest.raises(ImageRejected):
+        analysis_copy(b"not a photo")
+
+
+def test_ingest_grades_the_photo_on_its_analysis_copy() -> None:
+    rgb = np.asarray(Image.fromarray(face()).resize((1536, 2048), Image.Resampling.LANCZOS))
+    photo = ingest_photo(jpeg_of(rgb))
+    assert photo.quality.verdict == "good"
+    dark = ingest_photo(jpeg_of(synthetic_faces.exposure(rgb, 0.1)))
+    assert "Too dark" in dark.quality.reasons
+
+
+def test_ingest_measures_marks_and_keeps_the_grey_for_alignment() -> None:
+    photo = ingest_photo(make_photo(2400, 1800, orientation=6))
+    assert isinstance(photo.marks, MarkMetrics)
+    assert photo.grey.dtype == np.uint8
+    assert photo.grey.shape == (512, 384)  # upright, as the renditions are

@@ -1,4 +1,4 @@
-"""Photo ingest: validate an upload, orient it, strip its metadata, make renditions, measure colour.
+"""Photo ingest: validate an upload, orient it, strip its metadata, make renditions, measure it.
 
 Every photo a patient uploads passes through `ingest_photo` before anything is stored. The upload is
 untrusted: it may be a renamed PDF, a truncated transfer, a decompression bomb, or a phone photo
@@ -13,8 +13,9 @@ that carries the patient's home (GPS) in its EXIF. So this package
 * converts pixels tagged with another ICC profile (an iPhone's Display P3) to sRGB, applies the
   EXIF orientation, then rebuilds the pixels into a fresh image and re-encodes it as JPEG, so no
   EXIF, GPS, XMP, ICC profile, comment or bytes appended after the image survive;
-* measures indicative colour (CIELAB, ITA°) of the central region, the basis of the redness and
-  pigmentation curves.
+* measures indicative colour (CIELAB, ITA°) of the central region, grades the photo's quality
+  (exposure, sharpness, colour cast: good / fair / poor with reasons) and maps its red and dark
+  marks against the photo's own skin, the basis of the redness and pigmentation curves.
 
 It imports nothing from Flask so it can be tested directly and reused from command-line tools.
 Callers use only the names below; the modules behind them, each depending only on those above it:
@@ -22,8 +23,11 @@ Callers use only the names below; the modules behind them, each depending only o
 * `decoding`: limits, sniffing, opening an upload lazily, pricing its decode from the header;
 * `pixels`: decoding to 8-bit sRGB a strip at a time (ICC, 16-bit, transparency), EXIF
   orientation and capture time, giving a big decode's memory back;
-* `colour`: CIELAB, ITA°, regions, `colour_metrics`;
-* `ingest`: `ingest_photo`, the renditions and their encoding.
+* `colour`: CIELAB, ITA°, regions, `colour_metrics`, and `analysis_copy` (the 512 px copy the
+  measures below work on);
+* `quality`: `assess_quality`, exposure, sharpness and colour cast graded;
+* `marks`: `measure_marks`, red (PIE) and dark (PIH) marks against the skin around them;
+* `ingest`: `ingest_photo`, the renditions and their encoding, and the measures of each photo.
 
 Speed: a 12 MP JPEG is decoded at half scale in the DCT domain (`Image.draft`) and never exists
 at full size in memory; each smaller rendition is made from the one above it, and colour is
@@ -36,13 +40,15 @@ Memory: one ingest peaks under 300 MB above the worker's resting size for any fi
 (tests/test_ingest_memory.py measures the worst kinds at the pixel limit). Besides the decoder's
 own pixels, no full-size copy exists: other formats are turned into 8-bit sRGB and box-reduced a
 strip at a time, and HEIC pixels are read straight from libheif's buffer. No float array is
-ever made of more than the 256 px analysis copy.
+ever made of more than the 512 px analysis copy (a few MB).
 """
 
 from .colour import (
+    ANALYSIS_LONG_SIDE_MARKS,
     DEFAULT_REGION,
     ColourMetrics,
     Region,
+    analysis_copy,
     colour_metrics,
     ita_degrees,
     srgb_to_lab,
@@ -57,27 +63,33 @@ from .ingest import (
     Rendition,
     ingest_photo,
 )
+from .marks import NO_MARKS, MarkMetrics, measure_marks
 from .quality import PhotoQuality, analysis_grey, assess_quality
 
 __all__ = [
+    "ANALYSIS_LONG_SIDE_MARKS",
     "CONTENT_TYPE",
     "DEFAULT_REGION",
     "JPEG_DRAFT_MIN_FRACTION",
     "MAX_DECODE_BYTES",
     "MAX_PIXELS",
     "MAX_UPLOAD_BYTES",
+    "NO_MARKS",
     "RENDITION_SIZES",
     "ColourMetrics",
     "ImageRejected",
     "IngestedPhoto",
+    "MarkMetrics",
     "PhotoQuality",
     "Region",
     "Rendition",
+    "analysis_copy",
     "analysis_grey",
     "assess_quality",
     "colour_metrics",
     "ingest_photo",
     "ita_degrees",
+    "measure_marks",
     "srgb_to_lab",
     "validate_region",
 ]

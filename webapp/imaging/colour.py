@@ -7,7 +7,7 @@ the photo was taken in; docs/domain.md says what they can and cannot show.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +27,10 @@ DEFAULT_REGION: Region = (0.25, 0.25, 0.75, 0.75)  # central area: the face, not
 # Colour is measured on a copy at most this long (box-averaged): plenty for a regional mean and
 # cheap to convert to CIELAB.
 ANALYSIS_LONG_SIDE = 256
+# Quality, marks and alignment work on a larger copy (`analysis_copy`): a mark 1 mm across on a
+# cheek filling the frame is still a few pixels, and sharpness is only comparable between copies
+# of one size, so every photo's copy is exactly this long when the photo is at least as long.
+ANALYSIS_LONG_SIDE_MARKS = 512
 
 
 @dataclass(frozen=True)
@@ -151,7 +155,7 @@ def colour_metrics(image: Image.Image | bytes, region: Region | None = None) -> 
     """
     box = validate_region(DEFAULT_REGION if region is None else region)
     if isinstance(image, (bytes, bytearray, memoryview)):
-        small = _analysis_copy_from_bytes(bytes(image))
+        small = _small_copy_from_bytes(bytes(image), ANALYSIS_LONG_SIDE // 2, _analysis_factor)
     else:
         small = srgb_reduced(image, _analysis_factor(max(image.size)), None)
     left, top, right, bottom = box
@@ -174,10 +178,40 @@ def _pixel_span(start: float, end: float, size: int) -> tuple[int, int]:
     return first, stop
 
 
-def _analysis_copy_from_bytes(data: bytes) -> Image.Image:
-    """Decode bytes straight to a small oriented RGB copy for colour analysis."""
+def analysis_copy(image: Image.Image | bytes) -> np.ndarray:
+    """The photo as the analysis copy quality, marks and alignment work on: uint8 RGB (H, W, 3),
+    box-averaged to a long side of ANALYSIS_LONG_SIDE_MARKS (never enlarged).
+
+    `image` is a Pillow image (taken as is: ingest passes its upright display rendition) or
+    encoded bytes, checked and decoded like an upload with their EXIF orientation applied, so
+    region fractions refer to the photo as the patient sees it. Raises ImageRejected for bad
+    bytes. Averaging every source pixel into the copy (Pillow's BOX filter: the area each output
+    pixel covers, at fractional scales too) keeps noise and fine detail measured alike whatever
+    the source size.
+    """
+    long_side = ANALYSIS_LONG_SIDE_MARKS
+    if isinstance(image, (bytes, bytearray, memoryview)):
+        # Whole box factors that keep at least the copy's size; the BOX resize does the rest.
+        small = _small_copy_from_bytes(
+            bytes(image), long_side, lambda side: max(1, side // long_side)
+        )
+    else:
+        small = srgb_reduced(image, max(1, max(image.size) // long_side), None)
+    width, height = small.size
+    if max(width, height) > long_side:
+        ratio = long_side / max(width, height)
+        size = (max(1, round(width * ratio)), max(1, round(height * ratio)))
+        small = small.resize(size, Image.Resampling.BOX)
+    return np.asarray(small)
+
+
+def _small_copy_from_bytes(
+    data: bytes, draft_long_side: int, factor: Callable[[int], int]
+) -> Image.Image:
+    """Decode bytes straight to a small oriented RGB copy: a JPEG drafted by the decoder to a long
+    side of at least `draft_long_side`, then box-reduced `factor(long side)` times."""
     small, orientation, _, cost = decode_upload(
-        data, draft_long_side=ANALYSIS_LONG_SIDE // 2, box_factor=_analysis_factor
+        data, draft_long_side=draft_long_side, box_factor=factor
     )
     if cost >= GIVE_BACK_AFTER_BYTES:
         give_back_freed_memory()

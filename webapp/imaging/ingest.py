@@ -1,4 +1,4 @@
-"""Ingest: one upload in, clean JPEG renditions and colour metrics out.
+"""Ingest: one upload in, clean JPEG renditions, colour, quality and mark metrics out.
 
 The renditions carry nothing but pixels: they are rebuilt into fresh images and encoded anew, so no
 EXIF, GPS, XMP, ICC profile, comment or trailing bytes of the patient's file survive.
@@ -12,11 +12,14 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
 from PIL import Image
 
-from .colour import ColourMetrics, colour_metrics
+from .colour import ColourMetrics, analysis_copy, colour_metrics
 from .decoding import MAX_DECODE_BYTES, MAX_PIXELS, MAX_UPLOAD_BYTES
+from .marks import MarkMetrics, measure_marks
 from .pixels import GIVE_BACK_AFTER_BYTES, apply_orientation, decode_upload, give_back_freed_memory
+from .quality import PhotoQuality, analysis_grey, assess_quality
 
 RENDITION_SIZES: dict[str, int] = {"full": 2048, "display": 1280, "thumb": 320}  # long side, px
 CONTENT_TYPE = "image/jpeg"  # every rendition is a freshly encoded JPEG
@@ -50,6 +53,9 @@ class IngestedPhoto:
     sha256: str  # hex digest of the full rendition's bytes
     taken_at: datetime | None  # EXIF DateTimeOriginal (or DateTime), naive; for the database only
     colour: ColourMetrics  # of DEFAULT_REGION, measured on the thumb (= the full within 0.15)
+    quality: PhotoQuality  # of the analysis copy: exposure, sharpness, colour cast, verdict
+    marks: MarkMetrics  # red and dark marks against the photo's own skin, whole frame
+    grey: np.ndarray  # uint8 (H, W) grey of the analysis copy: what alignment matches photos by
 
 
 def ingest_photo(
@@ -59,7 +65,7 @@ def ingest_photo(
     max_pixels: int = MAX_PIXELS,
     max_decode_bytes: int = MAX_DECODE_BYTES,
 ) -> IngestedPhoto:
-    """Validate an upload and turn it into clean JPEG renditions plus colour metrics.
+    """Validate an upload and turn it into clean JPEG renditions plus colour, quality and marks.
 
     Raises ImageRejected (and nothing else) for bytes that are not an acceptable photo. The
     renditions carry no metadata at all: the pixels are rebuilt into a new image before encoding,
@@ -103,6 +109,9 @@ def _ingest(
     # 96 CSS px: an integer box reduction (Image.reduce) does nearly all of it.
     display = _fit(full, RENDITION_SIZES["display"], Image.Resampling.BILINEAR)
     thumb = _fit(display, RENDITION_SIZES["thumb"], Image.Resampling.BILINEAR, reducing_gap=1.0)
+    # Quality, marks and alignment share one 512 px copy, made from the display rendition's
+    # pixels before encoding (the upload's own, like the thumb's).
+    analysis = analysis_copy(display)
     renditions = {
         # Full is opened only when a patient taps a photo: Huffman optimisation would make it
         # ~15 % smaller at twice the encoding time. The two that every page loads keep it.
@@ -121,6 +130,9 @@ def _ingest(
         # in the stored thumb, 0.1 in the stored full). Re-measuring reads the stored full
         # rendition, which agrees within 0.15 L*a*b* (tests/test_imaging.py holds this).
         colour=colour_metrics(thumb),
+        quality=assess_quality(analysis),
+        marks=measure_marks(analysis),
+        grey=analysis_grey(analysis),
     )
     return photo, cost
 
