@@ -134,8 +134,8 @@ class _Report(FPDF):
             0,
             5,
             self.text_safe(
-                f"Skinlog · page {self.page_no()} · measured colours are indicative "
-                "(they depend on the light); Skinlog does not diagnose."
+                f"Skinlog · page {self.page_no()} · measured marks are indicative "
+                "(light and camera affect them); Skinlog does not diagnose."
             ),
             align="C",
         )
