@@ -92,8 +92,8 @@ class Timeline:
     def measured_note(self) -> str:
         """What the measured metrics are, from which photos, and which photos are left out, in
         numbers that agree with left_out."""
-        area = f"the {AREAS[self.measure_area].lower()} " if self.measure_area else ""
-        note = f"Measured from {area or 'the '}photos: {MEASURED_NOTE}"
+        area = f"{AREAS[self.measure_area].lower()} " if self.measure_area else ""
+        note = f"Measured from the {area}photos: {MEASURED_NOTE}"
         left_out = self.left_out
         if self.include_poor:
             note += "; poor-quality photos are included."
@@ -196,19 +196,26 @@ class Timeline:
         """The JSON shape of /timeline/data.json, compact: a two-year history has ~1,500 photos.
 
         `photos` maps an area to columns, one entry per photo, oldest first (the shape a chart
-        library such as uPlot takes, and no brackets or keys repeated per photo):
+        library such as uPlot takes):
         `id` (the photo's uuid: `photo_url` with {id} and {rendition} filled in is its image),
         `date_offset` (days after `photos_from`, the first photo's date), `session` and `day`
         (the session it follows and days since; null before the first session), `quality`,
         `marks` and `alignment` (each as the API's photo JSON has it, null when not measured) and
         `counted` (whether its marks are in the measured curves: not poor, unless
         `include_poor`, and not unaligned). Numbers are written as integers when whole (8, not 8.0).
+        The measures are the API's objects, keys and all, so a client reads one shape: brotli,
+        as the app sends JSON, takes the repetition out (two years: 550 kB, 35 kB sent).
         """
         chosen = {
             area: items if all_photos else self.strip(area)
             for area, items in self.photos_by_area.items()
         }
         first = min((items[0].date for items in chosen.values() if items), default=None)
+        photos = {
+            area: _photo_columns(items, first, self.include_poor)
+            for area, items in chosen.items()
+            if first
+        }
         return {
             "metric": self.metric.key,
             "metrics": [metric.key for metric in self.metrics],
@@ -235,12 +242,7 @@ class Timeline:
             "measure_area": self.measure_area,
             "photo_count": self.photo_count,
             "photos_from": first.isoformat() if first else None,
-            "photos": {
-                area: _photo_columns(items, first, self.include_poor)
-                for area, items in chosen.items()
-            }
-            if first
-            else {},
+            "photos": photos,
         }
 
 
