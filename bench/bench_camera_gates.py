@@ -113,7 +113,7 @@ def main() -> None:
             browser.close()
         server.shutdown()
     baseline = results[args.rates[0]]
-    print(f"Camera gates on a 160 px frame, fake camera at {FPS} frames/s ({args.seconds:g} s each)")
+    print(f"Camera gates, 160 px frames, fake camera at {FPS} frames/s ({args.seconds:g} s each)")
     print(f"{'CPU':>5} {'loop/s':>8} {'ratio':>6} {'capacity/s':>11} {'ratio':>6} {'ms each':>8}")
     for rate, result in results.items():
         print(
