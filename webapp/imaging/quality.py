@@ -115,9 +115,10 @@ def assess_quality(rgb: np.ndarray) -> PhotoQuality:
     pixels = _checked(rgb)
     sample = pixels[::2, ::2]
     lab = srgb_to_lab(sample)
-    mean_l = float(lab[..., 0].mean())
-    clipped = float((sample.max(axis=-1) >= CLIP_LEVEL).mean())
-    dark_clipped = float((sample.max(axis=-1) <= CRUSH_LEVEL).mean())
+    mean_l = float(lab[..., 0].mean(dtype=np.float64))
+    brightest = sample.max(axis=-1)  # a pixel's highest channel
+    clipped = float((brightest >= CLIP_LEVEL).mean())
+    dark_clipped = float((brightest <= CRUSH_LEVEL).mean())
     sharpness = laplacian_variance(analysis_grey(pixels))
     cast = skin_cast(lab)
 
