@@ -115,12 +115,12 @@ def make_face(
     sclera = _ellipse(xs, ys, cx - 0.38 * ax, cy - 0.17 * ay, 0.18 * ax, 0.06 * ay)
     sclera |= _ellipse(xs, ys, cx + 0.38 * ax, cy - 0.17 * ay, 0.18 * ax, 0.06 * ay)
     iris = sclera & (
-        _ellipse(xs, ys, cx - 0.38 * ax, cy - 0.17 * ay, 0.055 * ay, 0.055 * ay)
-        | _ellipse(xs, ys, cx + 0.38 * ax, cy - 0.17 * ay, 0.055 * ay, 0.055 * ay)
+        _ellipse(xs, ys, cx - 0.38 * ax, cy - 0.17 * ay, 0.045 * ay, 0.045 * ay)
+        | _ellipse(xs, ys, cx + 0.38 * ax, cy - 0.17 * ay, 0.045 * ay, 0.045 * ay)
     )
     pupil = sclera & (
-        _ellipse(xs, ys, cx - 0.38 * ax, cy - 0.17 * ay, 0.025 * ay, 0.025 * ay)
-        | _ellipse(xs, ys, cx + 0.38 * ax, cy - 0.17 * ay, 0.025 * ay, 0.025 * ay)
+        _ellipse(xs, ys, cx - 0.38 * ax, cy - 0.17 * ay, 0.02 * ay, 0.02 * ay)
+        | _ellipse(xs, ys, cx + 0.38 * ax, cy - 0.17 * ay, 0.02 * ay, 0.02 * ay)
     )
     mouth = (
         _ellipse(xs, ys, cx, cy + 0.55 * ay, 0.28 * ax, 0.07 * ay) if lips else np.zeros_like(face)

@@ -25,7 +25,8 @@ The method, on the analysis copy (uint8 sRGB, long side <= 512 px) in CIELAB (D6
 4. Marks: each connected blob of candidates grown to the half of its seed threshold keeps the
    pixels at least half its peak contrast (a mark's extent at half its height, so the area does
    not depend on the threshold); blobs under MIN_MARK_PIXELS are noise, blobs over a quarter of
-   the baseline window are features (lips, a shadow), not marks.
+   the baseline window are features (lips, a shadow), and thin or crescent-shaped blobs (the
+   shading along the jaw, a wrinkle) are not marks either: a mark is compact.
 5. Figures: delta_a is the mean (a* - baseline) over all red-mark pixels, red_area their number
    over the skin's, red_count the blobs; delta_l (negative: darker), dark_area, dark_count alike.
 
@@ -47,11 +48,13 @@ from .colour import Region, _pixel_span, srgb_to_lab, validate_region
 SKIN_HUE_DEGREES = (15.0, 85.0)  # h_ab of skin, from pale to dark, with red marks and lips
 MIN_SIDE = 24  # px: a smaller image is too small to tell a mark from the skin around it
 MIN_SKIN_PIXELS = 400  # fewer pixels of skin than this measure nothing
+SKIN_COLOUR_TOLERANCE = 0.45  # (a*, b*) distance from the typical skin over its chroma
 SKIN_PIECE_SHARE = 0.02  # skin-coloured islands under this share of the biggest (a brown iris) drop
 MIN_MARK_PIXELS = 4  # at 512 px; a blob smaller than this is noise
 RED_FLOOR = 2.0  # a*: about the smallest redness difference an eye sees
 DARK_FLOOR = 2.5  # L*
 SPREAD_FACTOR = 3.5  # seed threshold = max(floor, this x the robust spread of the difference)
+MIN_FILL = 0.4  # of its bounding box a mark fills at least (a disc 0.79): no crescents, lines
 REFERENCE_SIDE = 512  # the analysis copy's long side the pixel sizes above are given for
 
 
@@ -80,6 +83,9 @@ class MarkMetrics:
         }
 
 
+_DISC5 = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+_DISC7 = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))
+
 NO_MARKS = MarkMetrics(None, 0.0, 0, None, 0.0, 0, 0.0)
 
 
@@ -107,7 +113,7 @@ def measure_marks(rgb: np.ndarray, region: Region | None = None) -> MarkMetrics:
         return MarkMetrics(None, 0.0, 0, None, 0.0, 0, skin_fraction)
 
     window = _odd(max(height, width) / 8)
-    core = cv2.erode(skin.view(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    core = cv2.erode(skin.view(np.uint8), _DISC7).astype(bool)
     min_pixels = max(3, round(MIN_MARK_PIXELS * scale**2))
     max_pixels = window * window // 4
     rise = lab[..., 1] - _baseline(lab[..., 1], skin, window)
@@ -142,22 +148,28 @@ def _odd(size: float) -> int:
 
 
 def _skin_mask(lab: np.ndarray) -> np.ndarray:
-    """Pixels of skin colour: skin hue, at least half the typical skin chroma, not far darker."""
-    lightness, a, b = lab[..., 0], lab[..., 1], lab[..., 2]
+    """Pixels of the photo's own skin colour (see the module docstring, step 1)."""
+    calm = cv2.blur(lab, (3, 3))
+    lightness, a, b = calm[..., 0], calm[..., 1], calm[..., 2]
     chroma = np.hypot(a, b)
     hue = np.degrees(np.arctan2(b, a))
     candidate = (hue >= SKIN_HUE_DEGREES[0]) & (hue <= SKIN_HUE_DEGREES[1]) & (chroma >= 5.0)
     candidate &= lightness >= 8.0
-    if np.count_nonzero(candidate) < MIN_SKIN_PIXELS:
-        return np.zeros(lab.shape[:2], dtype=bool)
-    typical_chroma = float(np.median(chroma[candidate]))
-    typical_lightness = float(np.median(lightness[candidate]))
-    skin = candidate & (chroma >= 0.5 * typical_chroma)
-    skin &= lightness >= 0.45 * typical_lightness
-    opened = cv2.morphologyEx(skin.view(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(opened, connectivity=8)
+    height, width = candidate.shape
+    central = candidate[height // 4 : height - height // 4, width // 4 : width - width // 4]
+    typical_from = central if np.count_nonzero(central) >= MIN_SKIN_PIXELS else candidate
+    if np.count_nonzero(typical_from) < MIN_SKIN_PIXELS:
+        return np.zeros(candidate.shape, dtype=bool)
+    where = (slice(height // 4, height - height // 4), slice(width // 4, width - width // 4))
+    pick = calm[where] if typical_from is central else calm
+    l0, a0, b0 = (float(np.median(pick[..., i][typical_from])) for i in range(3))
+    # Redder than typical is still skin (marks, flushed cheeks); less red, or other b*, is not.
+    distance = np.hypot(np.minimum(a - a0, 0.0), b - b0) / max(np.hypot(a0, b0), 1.0)
+    skin = candidate & (distance <= SKIN_COLOUR_TOLERANCE) & (lightness >= 0.45 * l0)
+    opened = cv2.morphologyEx(skin.view(np.uint8), cv2.MORPH_OPEN, _DISC5)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(opened, connectivity=4)
     if count <= 1:
-        return np.zeros(lab.shape[:2], dtype=bool)
+        return np.zeros(candidate.shape, dtype=bool)
     sizes = stats[:, cv2.CC_STAT_AREA]
     sizes[0] = 0
     return (sizes >= max(MIN_SKIN_PIXELS, SKIN_PIECE_SHARE * sizes.max()))[labels]
@@ -200,7 +212,9 @@ def _marks(
     keep = grown & (calm >= 0.5 * peak[labels]) & (peak[labels] >= seed)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(keep.view(np.uint8), connectivity=8)
     sizes = stats[:, cv2.CC_STAT_AREA]
-    good = (sizes >= min_pixels) & (sizes <= max_pixels)
+    sides = np.sort(stats[:, [cv2.CC_STAT_WIDTH, cv2.CC_STAT_HEIGHT]], axis=1)
+    compact = (sizes >= MIN_FILL * sides[:, 0] * sides[:, 1]) & (sides[:, 1] <= 3 * sides[:, 0] + 2)
+    good = (sizes >= min_pixels) & (sizes <= max_pixels) & compact
     good[0] = False
     return good[labels]
 
