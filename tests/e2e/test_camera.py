@@ -8,15 +8,15 @@ its fake permission prompt allows it; this module launches a browser of its own 
 
 from __future__ import annotations
 
-import shutil
+import re
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.e2e import test_offline as offline
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
-from tests.e2e.fake_camera import HEIGHT, WIDTH, face_video
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, PHONE
+from tests.e2e.fake_camera import HEIGHT, WIDTH, dim, face_picture, face_video, write_y4m
 from tests.e2e.test_accessibility import describe, serious_violations
 from tests.e2e.test_first_week import register
 from tests.e2e.test_log_taps import TODAY, seed_yesterday
@@ -38,18 +38,29 @@ def camera_args(video: Path) -> list[str]:
     ]
 
 
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    """Chromium whose only camera films a steady face (overrides conftest's `browser`)."""
-    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM}: apt-get install chromium")
-    from playwright.sync_api import sync_playwright
+def launch_filming(browser, video: Path):
+    """A second Chromium from the running Playwright (one Playwright per thread can run)."""
+    return browser.browser_type.launch(executable_path=CHROMIUM, args=camera_args(video))
 
-    video = face_video(tmp_path_factory.mktemp("camera") / "face.y4m")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=camera_args(video))
-        yield browser
-        browser.close()
+
+@pytest.fixture(scope="module")
+def browser(browser, tmp_path_factory):
+    """Chromium whose only camera films a steady face (overrides conftest's `browser`)."""
+    camera = launch_filming(browser, face_video(tmp_path_factory.mktemp("camera") / "face.y4m"))
+    yield camera
+    camera.close()
+
+
+@pytest.fixture(scope="module")
+def dark_room(browser, tmp_path_factory):
+    """A phone (browser context) whose camera films the same face in a dark room."""
+    video = write_y4m(tmp_path_factory.mktemp("dark") / "dark.y4m", [dim(face_picture())] * 3)
+    dark = launch_filming(browser, video)
+    context = dark.new_context(**PHONE)
+    context.set_default_timeout(15_000)
+    yield context
+    context.close()
+    dark.close()
 
 
 def yesterdays_photo(live_app) -> Photo:
@@ -261,3 +272,62 @@ def test_the_open_camera_has_no_serious_accessibility_violation(
     taken = serious_violations(page)
     found = {name: v for name, v in (("live", live), ("taken", taken)) if v}
     assert not found, "axe found serious or critical violations:\n" + describe(found)
+
+
+def test_a_photo_taken_in_the_dark_on_a_tap_keeps_the_warning(dark_room, live_server, screenshots):
+    page = dark_room.new_page()
+    register(page, live_server.url, "dark@example.com")
+    take_automatically(page, True)  # on: the gates never pass, so nothing is taken by itself
+    page.goto(f"{live_server.url}/log")
+    page.get_by_role("button", name="Take photo 1 with camera").tap()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_role("status")).to_have_text("Too dark")
+    page.screenshot(path=screenshots / "01-too-dark.png")
+    page.wait_for_timeout(500)  # many frames: still not taken
+    expect(dialog.get_by_role("img", name="The photo just taken")).to_be_hidden()
+
+    dialog.get_by_role("button", name="Take photo").tap()
+    expect(dialog.get_by_role("status")).to_have_text("Taken while: Too dark")
+    page.screenshot(path=screenshots / "02-taken-too-dark.png")
+    dialog.get_by_role("button", name="Use photo").tap()
+    expect(page.get_by_role("img", name="Photo 1, as chosen")).to_be_visible()
+    expect(page.get_by_text("Taken while: too dark.")).to_be_visible()
+    page.screenshot(path=screenshots / "03-form-warning.png", full_page=True)
+
+
+def test_a_phone_with_two_cameras_switches_to_the_front_one_shown_as_a_mirror(
+    phone, live_server, screenshots
+):
+    context = phone()
+    context.add_init_script(
+        """{
+            const devices = navigator.mediaDevices;
+            const open = devices.getUserMedia.bind(devices);
+            window.camerasAsked = [];
+            devices.getUserMedia = (constraints) => {
+                window.camerasAsked.push(constraints.video.facingMode.ideal);
+                return open(constraints);
+            };
+            devices.enumerateDevices = async () => [
+                { kind: "videoinput", deviceId: "rear" },
+                { kind: "videoinput", deviceId: "front" },
+            ];
+        }"""
+    )
+    page = context.new_page()
+    register(page, live_server.url, "two-cameras@example.com")
+    take_automatically(page, False)
+    page.goto(f"{live_server.url}/log")
+    page.get_by_role("button", name="Take photo 1 with camera").tap()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_role("status")).to_have_text("Good light and focus")
+    dialog.get_by_role("button", name="Front camera").tap()
+    expect(dialog.get_by_role("button", name="Rear camera")).to_be_visible()
+    expect(dialog.locator("[data-camera-view]")).to_have_class(re.compile(r"\bmirrored\b"))
+    assert page.evaluate("() => window.camerasAsked") == ["environment", "user"]
+    dialog.get_by_role("button", name="Rear camera").tap()
+    expect(dialog.get_by_role("button", name="Front camera")).to_be_visible()
+    expect(dialog.locator("[data-camera-view]")).not_to_have_class(re.compile(r"\bmirrored\b"))
+    dialog.get_by_role("button", name="Close").tap()
+    expect(dialog).to_be_hidden()
+    assert page.evaluate("() => document.querySelector('video').srcObject") is None
