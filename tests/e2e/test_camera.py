@@ -137,9 +137,20 @@ def test_the_camera_takes_the_photo_by_itself_once_every_gate_passes(
     dialog = page.get_by_role("dialog", name="Camera: Whole face (front)")
     expect(dialog.get_by_role("img", name="The photo just taken")).to_be_visible()
     expect(dialog.get_by_role("status")).to_have_text("Photo taken")
-    expect(dialog.get_by_text("No earlier photo of this area on this phone.")).to_be_hidden()
     assert int(dialog.get_attribute("data-evaluations")) >= 5
     page.screenshot(path=screenshots / "01-taken-by-itself.png")
+
+
+# The photo waiting in the outbox: a JPEG, with no EXIF segment (nothing says when or where).
+QUEUED_PHOTO = """async () => {
+    const { all } = await import("/static/js/outbox/queue.js");
+    const [item] = await all();
+    const [photo] = item.photos;
+    const bytes = new Uint8Array(photo.data);
+    const text = new TextDecoder("latin1").decode(bytes.subarray(0, 65536));
+    return { jpeg: bytes[0] === 0xff && bytes[1] === 0xd8, exif: text.includes("Exif\\0\\0"),
+             name: photo.name };
+}"""
 
 
 def test_offline_the_ghost_comes_from_the_phone_and_the_photo_syncs_once(
@@ -166,6 +177,7 @@ def test_offline_the_ghost_comes_from_the_phone_and_the_photo_syncs_once(
     page.get_by_role("button", name="Save entry").tap()
     expect(page.get_by_text("Saved on this phone.")).to_be_visible()
     expect(waiting(page)).to_have_attribute("data-outbox-count", "1")
+    assert page.evaluate(QUEUED_PHOTO) == {"jpeg": True, "exif": False, "name": "camera.jpg"}
     assert gate.leaks == [], "requests reached the server while offline"
 
     gate.closed = False
@@ -282,6 +294,8 @@ def test_a_photo_taken_in_the_dark_on_a_tap_keeps_the_warning(dark_room, live_se
     page.get_by_role("button", name="Take photo 1 with camera").tap()
     dialog = page.get_by_role("dialog")
     expect(dialog.get_by_role("status")).to_have_text("Too dark")
+    expect(dialog.get_by_text("No earlier photo of this area to line up with.")).to_be_visible()
+    expect(dialog.get_by_label("Last photo")).to_be_hidden()
     page.screenshot(path=screenshots / "01-too-dark.png")
     page.wait_for_timeout(500)  # many frames: still not taken
     expect(dialog.get_by_role("img", name="The photo just taken")).to_be_hidden()
