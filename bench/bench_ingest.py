@@ -11,10 +11,17 @@ time and a GPS position, then prints:
 
 * decode: `Image.open(...).load()`, Pillow decoding the upload once at full size (best of N);
 * ingest: `webapp.imaging.ingest_photo` on the same bytes (best of N): validation, a half-scale
-  draft decode, orientation, metadata stripping, three renditions encoded, colour metrics;
+  draft decode, orientation, metadata stripping, three renditions encoded, colour metrics, and
+  on the 512 px analysis copy the quality grade and the mark map; the analysis alone (copy,
+  quality, marks, on the display rendition's pixels) is timed beside it;
 * ratio = ingest / decode. 1.0 means the whole ingest costs exactly one full decode of the upload;
   below 1.0 it is cheaper than merely looking at every pixel once. For scale, the "naive" line
   does the obvious thing (full decode, exif_transpose, Lanczos to each size, encode);
+* the same three renditions made by other libraries, side by side in the same rounds when they are
+  installed (`pip install pyvips==3.2.0 pyvips-binary==8.18.7 simplejpeg==1.9.0`; they are not
+  dependencies of the app): Pillow as ingest makes them, simplejpeg (libjpeg-turbo, scaled
+  decode with its fast IDCT and encode) around Pillow's transpose and resize, and libvips
+  (shrink-on-load, autorot, resize, jpegsave) on one thread and on all cores;
 * memory of one ingest, two ways: tracemalloc's peak counts only allocations made through
   Python's allocators (bytes objects, numpy arrays), not Pillow's C image buffers; the real peak
   is the growth of the resident-set high-water mark (ru_maxrss, read as VmHWM) across one ingest
@@ -29,6 +36,8 @@ import argparse
 import cProfile
 import io
 import json
+import math
+import os
 import pstats
 import subprocess
 import sys
@@ -46,9 +55,20 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.photo_factory import make_exif  # noqa: E402 - needs ROOT on sys.path
-from webapp.imaging import RENDITION_SIZES, ingest_photo  # noqa: E402
+from webapp.imaging import (  # noqa: E402
+    JPEG_DRAFT_MIN_FRACTION,
+    RENDITION_SIZES,
+    analysis_copy,
+    analysis_grey,
+    assess_quality,
+    ingest_photo,
+    measure_marks,
+)
+from webapp.imaging.decoding import draft_at_least  # noqa: E402
+from webapp.imaging.pixels import apply_orientation  # noqa: E402
 
 WIDTH, HEIGHT = 4000, 3000
+BILINEAR = Image.Resampling.BILINEAR
 
 # Runs in a fresh interpreter and reports the resident-set high-water mark (VmHWM, what
 # getrusage's ru_maxrss reports for the process) growth across one run. The kernel lets a child
@@ -133,8 +153,10 @@ def best_ms(actions: dict[str, Callable[[], object]], repeat: int) -> dict[str, 
 
 
 def stage_breakdown(data: bytes, runs: int = 5) -> dict[str, float]:
-    """Mean ms per ingest spent in Pillow's C decoder, resampler, encoder and transposer."""
+    """Mean ms per ingest spent in Pillow's C decoder, resampler, encoder and transposer, and in
+    the quality grade and the mark map (which call none of those)."""
     stages = {"decode": "decode", "resize": "resize", "encode": "encode", "transpose": "transpose"}
+    measures = {"quality": "assess_quality", "marks": "measure_marks"}
     profiler = cProfile.Profile()
     profiler.enable()
     start = time.perf_counter()
@@ -142,13 +164,16 @@ def stage_breakdown(data: bytes, runs: int = 5) -> dict[str, float]:
         ingest_photo(data)
     total = time.perf_counter() - start
     profiler.disable()
-    spent = dict.fromkeys(stages, 0.0)
+    spent = dict.fromkeys([*stages, *measures], 0.0)
     for (_file, _line, function), row in pstats.Stats(profiler).stats.items():
         for stage, method in stages.items():
             if function == f"<method '{method}' of 'ImagingDecoder' objects>" or (
                 function.startswith(f"<method '{method}' of 'Imaging")
             ):
                 spent[stage] += row[2]  # total time inside the C method
+        for stage, name in measures.items():
+            if function == name:
+                spent[stage] += row[3]  # cumulative: the function and all it calls
     result = {stage: seconds / runs * 1000 for stage, seconds in spent.items()}
     result["everything else"] = total / runs * 1000 - sum(result.values())
     return result
@@ -156,6 +181,109 @@ def stage_breakdown(data: bytes, runs: int = 5) -> dict[str, float]:
 
 def full_decode(data: bytes) -> None:
     Image.open(io.BytesIO(data)).load()
+
+
+def analysis(display: Image.Image) -> None:
+    """What ingest does on top of the renditions: the analysis copy, its grade, its marks."""
+    copy = analysis_copy(display)
+    assess_quality(copy, analysis_grey(copy))
+    measure_marks(copy)
+
+
+# --- The renditions alone, by other libraries -------------------------------------------------
+# Each makes what ingest makes of the upload: decoded at half scale (the long side >= 1843 px),
+# turned upright, the full, display and thumb renditions (bilinear) encoded as JPEG quality 85
+# with no metadata. Only ingest itself also validates, prices, converts colour and measures.
+
+
+def _long_side_fit(size: tuple[int, int], long_side: int) -> tuple[int, int]:
+    ratio = long_side / max(size)
+    return max(1, round(size[0] * ratio)), max(1, round(size[1] * ratio))
+
+
+def pillow_renditions(data: bytes) -> list[bytes]:
+    image = Image.open(io.BytesIO(data))
+    draft_at_least(image, math.ceil(RENDITION_SIZES["full"] * JPEG_DRAFT_MIN_FRACTION))
+    full = apply_orientation(image, image.getexif().get(0x0112, 1))
+    full.info = {}
+    display = full.resize(_long_side_fit(full.size, RENDITION_SIZES["display"]), BILINEAR)
+    thumb = display.resize(
+        _long_side_fit(display.size, RENDITION_SIZES["thumb"]), BILINEAR, reducing_gap=1.0
+    )
+    encoded = []
+    for picture, optimize in ((full, False), (display, True), (thumb, True)):
+        buffer = io.BytesIO()
+        picture.save(buffer, "JPEG", quality=85, optimize=optimize)
+        encoded.append(buffer.getvalue())
+    return encoded
+
+
+def simplejpeg_renditions(data: bytes) -> list[bytes]:
+    import simplejpeg
+
+    orientation = Image.open(io.BytesIO(data)).getexif().get(0x0112, 1)
+    height, width = simplejpeg.decode_jpeg_header(data)[:2]
+    at_least = math.ceil(RENDITION_SIZES["full"] * JPEG_DRAFT_MIN_FRACTION)  # as ingest drafts
+    pixels = simplejpeg.decode_jpeg(
+        data,
+        colorspace="RGB",
+        fastdct=True,  # what Pillow's draft mode asks of libjpeg too
+        fastupsample=True,
+        min_width=at_least if width >= height else 0,
+        min_height=at_least if height > width else 0,
+    )
+    full = apply_orientation(Image.fromarray(pixels), orientation)
+    display = full.resize(_long_side_fit(full.size, RENDITION_SIZES["display"]), BILINEAR)
+    thumb = display.resize(
+        _long_side_fit(display.size, RENDITION_SIZES["thumb"]), BILINEAR, reducing_gap=1.0
+    )
+    return [
+        simplejpeg.encode_jpeg(np.asarray(picture), quality=85, colorsubsampling="420")
+        for picture in (full, display, thumb)
+    ]
+
+
+def vips_renditions(data: bytes, threads: int) -> list[bytes]:
+    import pyvips
+
+    pyvips.concurrency_set(threads)
+    pyvips.cache_set_max(0)  # no operation cache: every round decodes afresh
+    full = pyvips.Image.new_from_buffer(
+        data, "", shrink=2
+    )  # 4000 px: 1/2, as ingest drafts.autorot().copy_memory()
+    display = full.resize(
+        RENDITION_SIZES["display"] / max(full.width, full.height), kernel="linear"
+    )
+    display = display.copy_memory()
+    thumb = display.resize(
+        RENDITION_SIZES["thumb"] / max(display.width, display.height), kernel="linear"
+    )
+    return [
+        full.jpegsave_buffer(Q=85, keep="none"),
+        display.jpegsave_buffer(Q=85, keep="none", optimize_coding=True),
+        thumb.jpegsave_buffer(Q=85, keep="none", optimize_coding=True),
+    ]
+
+
+def alternatives(data: bytes) -> dict[str, Callable[[], object]]:
+    """The rendition pipelines whose libraries are installed, by name."""
+    found: dict[str, Callable[[], object]] = {"Pillow": lambda: pillow_renditions(data)}
+    try:
+        import simplejpeg  # noqa: F401 - only whether it is there
+    except ImportError:
+        print("  (simplejpeg not installed: left out)")
+    else:
+        found["simplejpeg + Pillow resize"] = lambda: simplejpeg_renditions(data)
+    try:
+        import pyvips
+    except (ImportError, OSError):
+        print("  (pyvips / pyvips-binary not installed: left out)")
+    else:
+        cores = os.cpu_count() or 1
+        found["libvips, one thread"] = lambda: vips_renditions(data, 1)
+        found[f"libvips, {cores} threads"] = lambda: vips_renditions(data, cores)
+        print(f"  libvips {pyvips.version(0)}.{pyvips.version(1)}.{pyvips.version(2)}")
+    return found
 
 
 def naive_ingest(data: bytes) -> None:
@@ -201,19 +329,43 @@ def main() -> None:
         print(f"  {name:8s} {size}, {len(rendition.data) / 1024:.0f} KiB")
     print(f"  colour   {photo.colour.as_dict()}")
 
+    print(f"  quality  {photo.quality.as_dict()}")
+    print(f"  marks    {photo.marks.as_dict()}")
+    display = Image.open(io.BytesIO(photo.renditions["display"].data)).convert("RGB")
+
     figures = best_ms(
-        {"decode": lambda: full_decode(data), "ingest": lambda: ingest_photo(data)}, args.repeat
+        {
+            "decode": lambda: full_decode(data),
+            "ingest": lambda: ingest_photo(data),
+            "analysis": lambda: analysis(display),
+        },
+        args.repeat,
     )
     decode_ms, ingest_ms = figures["decode"], figures["ingest"]
+    analysis_ms = figures["analysis"]
     naive_ms = best_ms({"naive": lambda: naive_ingest(data)}, max(1, args.repeat // 3))["naive"]
     print(f"\nbest of {args.repeat}, wall clock, one thread:")
     print(f"  full decode (Image.open().load())  {decode_ms:8.1f} ms")
     print(f"  ingest_photo                       {ingest_ms:8.1f} ms")
     print(f"  ratio ingest / decode              {ingest_ms / decode_ms:8.2f}   (aim: <= 1.0)")
     print(
+        f"    of which analysis copy, quality, marks  {analysis_ms:6.1f} ms   "
+        f"(ratio {analysis_ms / decode_ms:.2f}; "
+        f"without them {(ingest_ms - analysis_ms) / decode_ms:.2f})"
+    )
+    print(
         f"  naive ingest, for comparison       {naive_ms:8.1f} ms   "
         f"(ratio {naive_ms / decode_ms:.2f})"
     )
+    print(f"\nthe renditions alone, by other libraries (best of {args.repeat}, same rounds):")
+    pipelines = alternatives(data)
+    figures = best_ms({"decode": lambda: full_decode(data), **pipelines}, args.repeat)
+    for name in pipelines:
+        sizes = " + ".join(f"{len(jpeg) / 1024:.0f}" for jpeg in pipelines[name]())
+        print(
+            f"  {name:28s} {figures[name]:7.1f} ms   ratio {figures[name] / figures['decode']:.2f}"
+            f"   ({sizes} KiB)"
+        )
     print("\nwhere an ingest spends its time (cProfile, mean of 5, profiler overhead included):")
     for stage, ms in stage_breakdown(data).items():
         print(f"  {stage:16s} {ms:6.1f} ms")

@@ -112,6 +112,7 @@ def _ingest(
     # Quality, marks and alignment share one 512 px copy, made from the display rendition's
     # pixels before encoding (the upload's own, like the thumb's).
     analysis = analysis_copy(display)
+    grey = analysis_grey(analysis)
     renditions = {
         # Full is opened only when a patient taps a photo: Huffman optimisation would make it
         # ~15 % smaller at twice the encoding time. The two that every page loads keep it.
@@ -130,9 +131,9 @@ def _ingest(
         # in the stored thumb, 0.1 in the stored full). Re-measuring reads the stored full
         # rendition, which agrees within 0.15 L*a*b* (tests/test_imaging.py holds this).
         colour=colour_metrics(thumb),
-        quality=assess_quality(analysis),
+        quality=assess_quality(analysis, grey),
         marks=measure_marks(analysis),
-        grey=analysis_grey(analysis),
+        grey=grey,
     )
     return photo, cost
 

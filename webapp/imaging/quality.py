@@ -103,8 +103,10 @@ def analysis_grey(rgb: np.ndarray) -> np.ndarray:
     return ((weighted + 500) // 1000).astype(np.uint8)
 
 
-def assess_quality(rgb: np.ndarray) -> PhotoQuality:
+def assess_quality(rgb: np.ndarray, grey: np.ndarray | None = None) -> PhotoQuality:
     """Exposure, sharpness and colour cast of an analysis copy (uint8 RGB, H x W x 3), graded.
+
+    `grey` is its `analysis_grey`, if the caller has made it already (ingest keeps it anyway).
 
     Any image gives a verdict, never an exception or a NaN: a 1 x 1 photo is simply "Blurred".
     Raises ValueError only for an array that is not uint8 RGB pixels. Exposure and cast are
@@ -119,7 +121,7 @@ def assess_quality(rgb: np.ndarray) -> PhotoQuality:
     brightest = sample.max(axis=-1)  # a pixel's highest channel
     clipped = float((brightest >= CLIP_LEVEL).mean())
     dark_clipped = float((brightest <= CRUSH_LEVEL).mean())
-    sharpness = laplacian_variance(analysis_grey(pixels))
+    sharpness = laplacian_variance(analysis_grey(pixels) if grey is None else grey)
     cast = skin_cast(lab)
 
     too_dark = _worst(
