@@ -1,4 +1,5 @@
-// Timeline pages: a metric picker that shows its choice at once, and the compare overlay slider.
+// Timeline pages: a metric picker that shows its choice at once, the compare overlay slider, and
+// the compared photos drawn in the same framing when they were aligned.
 // Without JavaScript the picker has its Show button and the photos stay side by side.
 for (const form of document.querySelectorAll("form[data-autosubmit]")) {
   for (const select of form.querySelectorAll("select")) {
@@ -28,4 +29,27 @@ for (const overlay of document.querySelectorAll("[data-overlay]")) {
   range.addEventListener("input", show);
   show();
   overlay.hidden = false;
+}
+
+// Two photos aligned to the same reference (webapp/timeline/compare.py): the second is stretched
+// to the first one's box and moved into its framing; the box clips what falls outside, and shows
+// a plain fill where the second photo has no pixels. Without JavaScript both show as taken.
+const alignedNote = document.querySelector("[data-aligned-note]");
+for (const photo of document.querySelectorAll("img[data-align-transform]")) {
+  const box = photo.parentElement;
+  Object.assign(box.style, {
+    display: "block",
+    overflow: "hidden",
+    borderRadius: "0.5rem",
+    background: "var(--muted)",
+  });
+  Object.assign(photo.style, {
+    aspectRatio: photo.dataset.alignAspect,
+    height: "auto",
+    objectFit: "fill",
+    borderRadius: "0",
+    transformOrigin: "0 0",
+    transform: photo.dataset.alignTransform,
+  });
+  if (alignedNote) alignedNote.hidden = false;
 }

@@ -1,12 +1,19 @@
-"""The measured region of a photo: the patient picks where its colour is measured (writes, apart
-from the timeline's read path)."""
+"""The measured region of a photo: the patient picks where its marks and colour are measured
+(writes, apart from the timeline's read path).
+
+The choice holds for the area: a region drawn on a photo aligned to its area's reference is
+carried onto the other photos aligned to the same reference (compare.between), and they are
+measured again too, so the curves follow the same skin. Photos not aligned keep their own region.
+"""
 
 from __future__ import annotations
 
 from .. import imaging, records
 from ..extensions import db
-from ..models import Photo, User
+from ..imaging import alignment
+from ..models import Entry, Photo, User
 from ..storage import PhotoStore
+from . import compare
 
 
 def live_photo(user: User, photo_uuid: str) -> Photo | None:
@@ -17,13 +24,56 @@ def live_photo(user: User, photo_uuid: str) -> Photo | None:
     return photo
 
 
-def remeasure_photo(photo: Photo, region: imaging.Region | None, store: PhotoStore) -> Photo:
-    """Measure the colour of `region` (None: the default central region) on the stored full
-    rendition, and keep region and metrics with the photo. Raises ValueError for a bad region."""
+def remeasure_area(photo: Photo, region: imaging.Region | None, store: PhotoStore) -> int:
+    """Measure `photo` in `region` (None: the defaults, the centre for colour and the whole frame
+    for marks), then every other live photo of its area aligned with it, in the same region
+    mapped onto each. Returns how many others were measured again. Raises ValueError for a bad
+    region, KeyError or imaging.ImageRejected when `photo`'s own image cannot be read; another
+    photo whose image cannot be read, or outside which the region falls, is left as it was."""
     box = None if region is None else imaging.validate_region(region)
+    _measure(photo, box, store)
+    done = 0
+    for other in _area_photos(photo):
+        matrix = compare.between((photo.uuid, photo.alignment), (other.uuid, other.alignment))
+        if matrix is None:
+            continue
+        mapped = None if box is None else alignment.map_region(box, matrix)
+        if box is not None and mapped is None:
+            continue
+        try:
+            _measure(other, mapped, store)
+        except (KeyError, imaging.ImageRejected):
+            continue
+        done += 1
+    db.session.commit()
+    return done
+
+
+def _measure(photo: Photo, box: imaging.Region | None, store: PhotoStore) -> None:
+    """Colour on the full rendition (as the region was always measured), marks on the analysis
+    copy of the display rendition (as ingest measures them)."""
     colour = imaging.colour_metrics(store.read(photo.rendition_key("full")), box)
+    copy = imaging.analysis_copy(store.read(photo.rendition_key("display")))
+    marks = imaging.measure_marks(copy, box)
     photo.region = None if box is None else [round(value, 4) for value in box]
     photo.lab_l, photo.lab_a, photo.lab_b = colour.l_star, colour.a_star, colour.b_star
     photo.ita_deg = colour.ita_deg
-    db.session.commit()
-    return photo
+    photo.marks = marks.as_dict()
+
+
+def _area_photos(photo: Photo) -> list[Photo]:
+    """The owner's other live photos of `photo`'s area (a reference may have no record of its
+    own: compare.between knows it by the others')."""
+    query = (
+        db.select(Photo)
+        .join(Entry, Entry.id == Photo.entry_id)
+        .where(
+            Photo.user_id == photo.user_id,
+            Photo.area == photo.area,
+            Photo.id != photo.id,
+            Photo.deleted_at.is_(None),
+            Entry.deleted_at.is_(None),
+        )
+        .order_by(Photo.id)
+    )
+    return list(db.session.execute(query).scalars())

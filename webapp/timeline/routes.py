@@ -14,6 +14,7 @@ from .. import charts, imaging
 from ..responses import date_arg, photo_url_builder, photo_url_template
 from ..vocabulary import AREAS
 from . import bp, region
+from . import compare as compare_photos
 from .service import build_timeline
 from .view import PhotoPick
 
@@ -81,13 +82,15 @@ def data():
 def compare():
     timeline = _timeline()
     comparison = timeline.compare(_area_arg(), _pick("a"), _pick("b"))
+    left, right = comparison.left, comparison.right
     return render_template(
         "timeline/compare.html",
         timeline=timeline,
         area=comparison.area,
         candidates=comparison.candidates,
-        left=comparison.left,
-        right=comparison.right,
+        left=left,
+        right=right,
+        framing=compare_photos.framing(left, right),
         photo_url=photo_url_function(),
         region_url=lambda photo: url_for("timeline.photo_region", photo_uuid=photo.uuid),
     )
@@ -100,7 +103,9 @@ def _pick(name: str) -> PhotoPick:
 
 @bp.route("/photos/<photo_uuid>/region", methods=["GET", "POST"])
 def photo_region(photo_uuid: str):
-    """Choose the region whose colour is measured; the metrics are recomputed from the photo."""
+    """Choose the region whose marks and colour are measured; they are measured again from the
+    photo, and from the other photos of its area aligned with it, in the same region mapped onto
+    each (region.remeasure_area)."""
     photo = region.live_photo(current_user, photo_uuid)
     if photo is None:
         abort(404)
@@ -108,13 +113,14 @@ def photo_region(photo_uuid: str):
     if request.method == "POST":
         try:
             box = None if "reset" in request.form else _region_from_form(request.form)
-            region.remeasure_photo(photo, box, current_app.extensions["photo_store"])
+            others = region.remeasure_area(photo, box, current_app.extensions["photo_store"])
         except ValueError as invalid:
             error = str(invalid)
         except (KeyError, imaging.ImageRejected):
             error = "This photo's image could not be read, so it was not measured again."
         else:
-            flash("Measured again (indicative: depends on the light).", "success")
+            measured = "Measured again (indicative: depends on the light)."
+            flash(measured + _applied(others), "success")
             return redirect(url_for("timeline.photo_region", photo_uuid=photo.uuid))
     shown = photo.region or list(imaging.DEFAULT_REGION)
     values = [round(value * 100, 1) for value in shown]
@@ -129,6 +135,12 @@ def photo_region(photo_uuid: str):
         error=error,
         photo_url=photo_url_function(),
     ), (422 if error else 200)
+
+
+def _applied(others: int) -> str:
+    if not others:
+        return ""
+    return f" Applied to {others} other photo{'s' if others != 1 else ''} of this area."
 
 
 def _region_from_form(form) -> list[float]:
