@@ -7,7 +7,8 @@
 //             progress pages (timeline, entries) are kept as "offline copies", marked as such
 //             static files: cache first;   photos: network first, cached copy offline
 //             the API and everything else: straight to the network, never cached
-//   message   "warm-shell": keep fresh copies of the pages needed to log offline, then answer
+//   message   "warm-shell": keep fresh copies of the pages needed to log offline (and the photos
+//             the log form's camera lays over its view), then answer
 //             "uploaded": the outbox uploaded something; renew every page kept that shows it
 //   sync      Background Sync: upload the outbox, then renew those pages
 import { SYNC_TAG, syncOutbox } from "/static/js/outbox/sync.js";
@@ -84,12 +85,32 @@ async function fetchAndKeep(url) {
   }
 }
 
-// Fetch the logging pages. Settles only when every page is fetched and kept (or has failed), so
-// nothing is left in flight.
+// Fetch the logging pages, then the camera's ghosts. Settles only when every page is fetched and
+// kept (or has failed), so nothing is left in flight.
 async function warmShell() {
   const results = await Promise.allSettled(Object.values(SHELL_PAGES).map(fetchAndKeep));
   const failed = results.find((result) => result.status === "rejected");
   if (failed) throw failed.reason;
+  await keepGhosts();
+}
+
+// The log form's camera lays each area's last photo over its view (static/js/camera/ghost.js);
+// the form's copy names them (data-ghosts). Those this phone holds no copy of are kept, so the
+// camera shows them with no signal, also a photo uploaded from the outbox and never shown here.
+// A photo never changes under its URL: one kept stays good.
+async function keepGhosts() {
+  const form = await caches.match(SHELL_PAGES["/log"], { cacheName: PAGES_CACHE });
+  const named = form && /data-ghosts='([^']*)'/.exec(await form.text());
+  let urls = [];
+  try {
+    urls = Object.values(JSON.parse(named ? named[1] : "{}"));
+  } catch {
+    return;
+  }
+  const cache = await caches.open(PAGES_CACHE);
+  const missing = [];
+  for (const url of urls) if (!(await cache.match(url))) missing.push(url);
+  await Promise.allSettled(missing.map(fetchAndKeep));
 }
 
 // After an upload, every page kept that shows the patient's data is out of date: the logging

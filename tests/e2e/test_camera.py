@@ -164,9 +164,8 @@ def test_offline_the_ghost_comes_from_the_phone_and_the_photo_syncs_once(
     page.goto(f"{base}/log")
     wait_until_offline_ready(page)
     url = f"/photos/{ghost.uuid}/display.jpg"
-    page.wait_for_function(  # slots.js asked for the ghost; the service worker kept it
-        "async (url) => Boolean(await caches.match(url))", arg=url
-    )
+    kept = "async (url) => Boolean(await caches.match(url))"
+    assert page.evaluate(kept, url)  # the service worker kept it with the offline log form
 
     go_offline(gate, page.context)
     dialog = open_camera(page)

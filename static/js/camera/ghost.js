@@ -1,8 +1,8 @@
 // The ghost: the last photo of the area being photographed, laid faintly over the live view so
 // that today's photo is framed like the ones before. The log form carries each area's last photo
-// (data-ghosts, from webapp/diary/usual.py); fetching them once the page has loaded lets the
-// service worker keep a copy (photos: network first, the copy offline), so the ghost shows with
-// no signal too, for every area photographed before.
+// (data-ghosts, from webapp/diary/usual.py). The service worker keeps a copy of each whenever it
+// renews the offline log form (static/sw.js, keepGhosts), so the ghost shows with no signal too,
+// for every area photographed before.
 
 /** @param {HTMLFormElement} form @returns {Record<string, string>} area -> display photo URL */
 export function ghostUrls(form) {
@@ -10,15 +10,6 @@ export function ghostUrls(form) {
     return JSON.parse(form.dataset.ghosts || "{}");
   } catch {
     return {};
-  }
-}
-
-/** Fetches the photos the phone holds no copy of yet (photos never change under their URL). */
-export async function keepGhosts(urls) {
-  if (!navigator.serviceWorker || !navigator.serviceWorker.controller || !self.caches) return;
-  for (const url of urls) {
-    if (await caches.match(url)) continue;
-    await fetch(url, { credentials: "same-origin" }).catch(() => {}); // offline: next time
   }
 }
 

@@ -2,7 +2,7 @@
 // camera: the file input stays either way). The photo taken goes into the slot's file input, as
 // a chosen file would, so the preview (photo-picker.js), the outbox and the upload are the same.
 import { cameraSupported } from "./camera.js";
-import { ghostUrls, keepGhosts } from "./ghost.js";
+import { ghostUrls } from "./ghost.js";
 import { openCamera } from "./shutter.js";
 
 const form = document.querySelector("form[data-entry-form]");
@@ -77,7 +77,4 @@ function enhance(slot, ghosts) {
 if (form && dialog && cameraSupported()) {
   const ghosts = ghostUrls(form);
   for (const slot of form.querySelectorAll("[data-photo-slot]")) enhance(slot, ghosts);
-  const keep = () => keepGhosts(Object.values(ghosts));
-  if (document.readyState === "complete") keep();
-  else addEventListener("load", keep, { once: true });
 }
