@@ -88,6 +88,8 @@ def _photo_row(
         lab_a=ingested.colour.a_star,
         lab_b=ingested.colour.b_star,
         ita_deg=ingested.colour.ita_deg,
+        quality=ingested.quality.as_dict(),
+        marks=ingested.marks.as_dict(),
     )
 
 
