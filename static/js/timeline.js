@@ -44,6 +44,7 @@ for (const photo of document.querySelectorAll("img[data-align-transform]")) {
     background: "var(--muted)",
   });
   Object.assign(photo.style, {
+    display: "block",
     aspectRatio: photo.dataset.alignAspect,
     height: "auto",
     objectFit: "fill",
