@@ -8,6 +8,8 @@ import { Meter } from "./meter.js";
 import { Streak } from "./gates.js";
 
 const AUTO_FRAMES = 5;
+// Nor before this long in the live view: time to line the face up with the ghost.
+const AUTO_AFTER_MS = 1500;
 const AUTO_KEY = "skinlog-camera-auto"; // the patient's choice of "Take automatically", kept
 const GOOD = "Good light and focus";
 
@@ -43,7 +45,8 @@ function evaluate(current) {
     dialog.dataset.evaluations = String(current.evaluations);
     current.problem = reading.problem;
     say(reading.problem || GOOD);
-    if (current.streak.add(reading.problem) && ui.auto.checked) {
+    const ready = current.streak.add(reading.problem);
+    if (ready && ui.auto.checked && performance.now() - current.liveSince >= AUTO_AFTER_MS) {
       shoot(current);
       return;
     }
@@ -66,16 +69,22 @@ async function start(current) {
   current.stream = stream;
   ui.video.srcObject = stream;
   await ui.video.play().catch(() => {});
-  const { videoWidth: width, videoHeight: height } = ui.video;
-  if (width && height) ui.view.style.setProperty("--ratio", String(width / height));
+  fitView();
   ui.view.classList.toggle("mirrored", current.facing === "user"); // a selfie view is a mirror
   ui.switch.hidden = (await cameraCount()) < 2;
   ui.switch.textContent = current.facing === "user" ? "Rear camera" : "Front camera";
   goLive(current);
 }
 
+// The view takes the video's shape: at the start, and when the phone turns.
+function fitView() {
+  const { videoWidth: width, videoHeight: height } = ui.video;
+  if (width && height) ui.view.style.setProperty("--ratio", String(width / height));
+}
+
 function goLive(current) {
   current.live = true;
+  current.liveSince = performance.now();
   current.meter.reset();
   current.streak = new Streak(AUTO_FRAMES);
   ui.live.hidden = false;
@@ -94,7 +103,6 @@ async function shoot(current) {
   try {
     current.file = await takePhoto(current.stream, ui.video);
   } catch {
-    ui.shutter.disabled = false;
     say("The photo could not be taken. Try again.");
     goLive(current);
     return;
@@ -145,6 +153,7 @@ if (dialog) {
       localStorage.setItem(AUTO_KEY, ui.auto.checked ? "on" : "off");
     } catch { /* private mode: the choice lasts this page */ }
   });
+  ui.video.addEventListener("resize", fitView);
   ui.opacity.addEventListener("input", () => {
     ui.ghost.style.opacity = String(Number(ui.opacity.value) / 100);
   });
@@ -175,8 +184,8 @@ export function openCamera({ title, ghostUrl }) {
   if (session) finish(null);
   return new Promise((resolve) => {
     const current = { facing: "environment", meter: new Meter(), streak: new Streak(AUTO_FRAMES),
-      stream: null, live: false, evaluations: 0, problem: null, file: null, warning: null,
-      url: null, resolve };
+      stream: null, live: false, liveSince: 0, evaluations: 0, problem: null, file: null,
+      warning: null, url: null, resolve };
     session = current;
     dialog.dataset.evaluations = "0";
     ui.title.textContent = title;
