@@ -18,7 +18,8 @@ the same arguments always give the same pixels.
 least half-way up its edge; `delta_a` is the mean rise of a* over them (slightly under the drawn
 `delta_a`, because of the edge), `red_area` their number over the number of skin pixels; `delta_l`
 (negative) and `dark_area` likewise. The truth is of the clean image: a perturbed copy shows the
-same skin under other light, so a robust measure should still report it.
+same skin under other light, so a robust measure should still report it. `at_lightness` gives
+the contrasts as they read at a standard exposure (what an exposure-free measure reports).
 
 Perturbations take and return uint8 RGB: `exposure`, `white_balance` (von Kries), `gamma`, `jpeg`,
 `noise`, `similarity` (shift, rotation, scale about the centre; returns the matrix too).
@@ -76,6 +77,19 @@ class Truth:
     skin: np.ndarray  # bool (H, W): the skin pixels, marks included
     red: np.ndarray  # bool (H, W): the red marks' pixels
     dark: np.ndarray  # bool (H, W): the dark marks' pixels
+    rise: np.ndarray  # float (H, W): how much the red marks raise a* at each pixel
+    fall: np.ndarray  # float (H, W): how much the dark marks lower L* at each pixel
+    lightness: np.ndarray  # float (H, W): L* of the skin without its marks
+
+    def at_lightness(self, lightness: float) -> tuple[float | None, float | None]:
+        """(delta_a, delta_l) as they read once the photo's exposure is scaled so that the skin
+        around each mark pixel has L* = `lightness`. In CIELAB a change of exposure scales L* + 16,
+        a* and b* alike (above the cube root's linear toe), so each pixel's rise (fall) scales by
+        (lightness + 16) / (its skin's L* + 16): a figure that no exposure changes."""
+        scale = (lightness + 16.0) / (self.lightness + 16.0)
+        delta_a = float((self.rise * scale)[self.red].mean()) if self.red.any() else None
+        delta_l = float(-(self.fall * scale)[self.dark].mean()) if self.dark.any() else None
+        return delta_a, delta_l
 
 
 @dataclass(frozen=True)
@@ -147,6 +161,7 @@ def make_face(
         axis=-1,
     )
 
+    lightness = skin_lab[..., 0].copy()
     marks = _place_marks(rng, red_count, dark_count, radius, skin, (cx, cy, ax, ay))
     weight = {"red": np.zeros((height, width)), "dark": np.zeros((height, width))}
     for mark in marks:
@@ -179,6 +194,9 @@ def make_face(
         skin=skin,
         red=red,
         dark=dark,
+        rise=delta_a * weight["red"],
+        fall=delta_l * weight["dark"],
+        lightness=lightness,
     )
     return Face(rgb, truth)
 
