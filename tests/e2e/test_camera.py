@@ -344,3 +344,26 @@ def test_a_phone_with_two_cameras_switches_to_the_front_one_shown_as_a_mirror(
     dialog.get_by_role("button", name="Close").tap()
     expect(dialog).to_be_hidden()
     assert page.evaluate("() => document.querySelector('video').srcObject") is None
+
+
+PICKED_SIZE = """async () => {
+    const [file] = document.querySelector('input[name="photo_1"]').files;
+    const bitmap = await createImageBitmap(file);
+    return [file.type, file.name, bitmap.width, bitmap.height];
+}"""
+
+
+def test_without_image_capture_the_photo_is_the_video_frame_at_the_cameras_size(phone, live_server):
+    context = phone()
+    context.add_init_script("delete window.ImageCapture;")  # Safari, Firefox
+    page = context.new_page()
+    register(page, live_server.url, "no-stills@example.com")
+    take_automatically(page, False)
+    page.goto(f"{live_server.url}/log")
+    page.get_by_role("button", name="Take photo 1 with camera").tap()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_role("status")).to_have_text("Good light and focus")
+    dialog.get_by_role("button", name="Take photo").tap()
+    dialog.get_by_role("button", name="Use photo").tap()
+    expect(page.get_by_role("img", name="Photo 1, as chosen")).to_be_visible()
+    assert page.evaluate(PICKED_SIZE) == ["image/jpeg", "camera.jpg", WIDTH, HEIGHT]
