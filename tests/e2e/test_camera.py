@@ -367,3 +367,15 @@ def test_without_image_capture_the_photo_is_the_video_frame_at_the_cameras_size(
     dialog.get_by_role("button", name="Use photo").tap()
     expect(page.get_by_role("img", name="Photo 1, as chosen")).to_be_visible()
     assert page.evaluate(PICKED_SIZE) == ["image/jpeg", "camera.jpg", WIDTH, HEIGHT]
+
+
+def test_a_browser_that_cannot_open_a_camera_shows_no_camera_button(phone, live_server):
+    context = phone()
+    context.add_init_script(
+        "Object.defineProperty(navigator, 'mediaDevices', { value: undefined });"
+    )  # an in-app browser, or a page not served over HTTPS
+    page = context.new_page()
+    register(page, live_server.url, "no-camera@example.com")
+    page.goto(f"{live_server.url}/log")
+    expect(page.get_by_text("Add photo").first).to_be_visible()
+    expect(page.get_by_role("button", name="Take photo 1 with camera")).to_have_count(0)
