@@ -30,11 +30,15 @@ Callers use only the names below; the modules behind them, each depending only o
 * `ingest`: `ingest_photo`, the renditions and their encoding, and the measures of each photo.
 
 Speed: a 12 MP JPEG is decoded at half scale in the DCT domain (`Image.draft`) and never exists
-at full size in memory; each smaller rendition is made from the one above it, and colour is
-measured on the thumb. An ingest costs about 1.3 plain full-size decodes of the same file, where
-the obvious pipeline costs eleven (bench/bench_ingest.py). The half-scale decode alone is 0.6-0.7
-of that decode: the entropy decoding cannot be scaled away. JPEG scaling only halves, so the
-"full" rendition of a 4000 px wide photo is 2000 px, not 2048: see `JPEG_DRAFT_MIN_FRACTION`.
+at full size in memory; each smaller rendition is made from the one above it, colour is measured
+on the thumb, and quality and marks on the 512 px analysis copy made from the display rendition.
+The renditions and colour cost about 1.3-1.5 plain full-size decodes of the same file, where the
+obvious pipeline costs eleven; the quality grade adds under 0.1 and the mark map 0.4-0.8 (it
+depends on how many marks there are), so a whole ingest is about 1.8-2.3 such decodes
+(bench/bench_ingest.py, which also makes the renditions with libvips and simplejpeg: within 10 %
+of Pillow). The half-scale decode alone is 0.6-0.7 of that decode: the entropy decoding cannot be
+scaled away. JPEG scaling only halves, so the "full" rendition of a 4000 px wide photo is 2000 px,
+not 2048: see `JPEG_DRAFT_MIN_FRACTION`.
 
 Memory: one ingest peaks under 300 MB above the worker's resting size for any file it accepts
 (tests/test_ingest_memory.py measures the worst kinds at the pixel limit). Besides the decoder's
