@@ -32,10 +32,10 @@ WIDTH, HEIGHT = 384, 512  # the analysis copy of a portrait phone photo
 MARGIN = (96, 128)  # px of scene beyond the frame on each side, as a real scene has
 
 
-def moved_photo(
+def moved_scene(
     seed: int, shift: tuple[float, float], degrees: float, scale: float, perturb=None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(reference grey, moving grey, the true matrix moving -> reference in fractions).
+    """(reference RGB, moving RGB, the true matrix moving -> reference in fractions).
 
     The phone moved between two photos of one scene: a face larger than the frame is moved by
     faces.similarity and both photos are the frame's crop of their scene, so no fill colour
@@ -49,14 +49,20 @@ def moved_photo(
     if perturb is not None:
         moved = perturb(moved)
     crop = (slice(my, my + HEIGHT), slice(mx, mx + WIDTH))
-    reference = analysis_grey(np.ascontiguousarray(scene.rgb[crop]))
-    moving = analysis_grey(np.ascontiguousarray(moved[crop]))
     # Scene pixels -> frame pixels is a shift by the margin; truth is the move's inverse there.
     to_frame = np.array([[1.0, 0.0, -mx], [0.0, 1.0, -my], [0.0, 0.0, 1.0]])
     move = to_frame @ np.vstack([matrix, [0.0, 0.0, 1.0]]) @ np.linalg.inv(to_frame)
     frame = np.diag([WIDTH, HEIGHT, 1.0])
     truth = np.linalg.inv(frame) @ np.linalg.inv(move) @ frame
-    return reference, moving, truth
+    return np.ascontiguousarray(scene.rgb[crop]), np.ascontiguousarray(moved[crop]), truth
+
+
+def moved_photo(
+    seed: int, shift: tuple[float, float], degrees: float, scale: float, perturb=None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """moved_scene's photos as their grey analysis copies."""
+    reference, moving, truth = moved_scene(seed, shift, degrees, scale, perturb)
+    return analysis_grey(reference), analysis_grey(moving), truth
 
 
 def pixel_error(matrix, truth: np.ndarray, size: tuple[int, int] = (WIDTH, HEIGHT)) -> float:
