@@ -27,6 +27,8 @@ Callers use only the names below; the modules behind them, each depending only o
   measures below work on);
 * `quality`: `assess_quality`, exposure, sharpness and colour cast graded;
 * `marks`: `measure_marks`, red (PIE) and dark (PIH) marks against the skin around them;
+* `alignment`: `align`, the similarity laying one photo of an area onto another (on the analysis
+  copies' grey), and `map_region`, `invert`, `compose`, `between` to carry regions across;
 * `ingest`: `ingest_photo`, the renditions and their encoding, and the measures of each photo.
 
 Speed: a 12 MP JPEG is decoded at half scale in the DCT domain (`Image.draft`) and never exists
@@ -47,6 +49,18 @@ strip at a time, and HEIC pixels are read straight from libheif's buffer. No flo
 ever made of more than the 512 px analysis copy (a few MB).
 """
 
+from .alignment import (
+    ALIGNED_MIN_SCORE,
+    IDENTITY,
+    Alignment,
+    Matrix,
+    align,
+    between,
+    compose,
+    invert,
+    map_point,
+    map_region,
+)
 from .colour import (
     ANALYSIS_LONG_SIDE_MARKS,
     DEFAULT_REGION,
@@ -71,28 +85,38 @@ from .marks import NO_MARKS, MarkMetrics, measure_marks
 from .quality import PhotoQuality, analysis_grey, assess_quality
 
 __all__ = [
+    "ALIGNED_MIN_SCORE",
     "ANALYSIS_LONG_SIDE_MARKS",
     "CONTENT_TYPE",
     "DEFAULT_REGION",
+    "IDENTITY",
     "JPEG_DRAFT_MIN_FRACTION",
     "MAX_DECODE_BYTES",
     "MAX_PIXELS",
     "MAX_UPLOAD_BYTES",
     "NO_MARKS",
     "RENDITION_SIZES",
+    "Alignment",
     "ColourMetrics",
     "ImageRejected",
     "IngestedPhoto",
     "MarkMetrics",
+    "Matrix",
     "PhotoQuality",
     "Region",
     "Rendition",
+    "align",
     "analysis_copy",
     "analysis_grey",
     "assess_quality",
+    "between",
     "colour_metrics",
+    "compose",
     "ingest_photo",
+    "invert",
     "ita_degrees",
+    "map_point",
+    "map_region",
     "measure_marks",
     "srgb_to_lab",
     "validate_region",
