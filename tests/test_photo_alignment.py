@@ -20,6 +20,7 @@ from webapp.models import Photo, User
 from webapp.records.alignment import (
     REFERENCE_ALIGNMENT,
     align_new_photo,
+    backfill,
     ensure_reference,
     realign_area,
 )
@@ -251,3 +252,15 @@ def test_deleting_another_photo_keeps_the_reference(patient, store, scene) -> No
     other = photograph(patient, store, scene["moved"][0], DAY + timedelta(days=1))
     records.delete_photo(other, store)
     assert ensure_reference(patient, AREA, store) == 0
+
+
+def test_backfill_aligns_the_areas_stored_before_alignment(patient, store, scene) -> None:
+    reference = photograph(patient, store, scene["still"][0], DAY, aligned=False)
+    later = photograph(patient, store, scene["moved"][0], DAY + timedelta(days=1), aligned=False)
+    forehead = photograph(patient, store, scene["still"][0], DAY, area="forehead")
+    before = forehead.change_seq
+    assert backfill(store) == 2
+    assert reference.alignment == REFERENCE_ALIGNMENT
+    assert later.alignment["reference"] == reference.uuid
+    assert forehead.change_seq == before  # aligned already: left alone
+    assert backfill(store) == 0
