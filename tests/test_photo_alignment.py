@@ -114,7 +114,7 @@ def test_a_later_photo_is_aligned_onto_the_reference(patient, store, scene) -> N
     fit = photograph(patient, store, moved, DAY + timedelta(days=7)).alignment
     assert fit["reference"] == reference.uuid
     assert fit["aligned"] is True
-    assert fit["score"] >= imaging.alignment.ALIGNED_MIN_SCORE
+    assert fit["score"] >= imaging.ALIGNED_MIN_SCORE
     assert pixel_error(fit["matrix"], truth) < 1.5  # through the display rendition's JPEG
 
 

@@ -34,7 +34,6 @@ import numpy as np
 
 from .. import imaging
 from ..extensions import db
-from ..imaging.alignment import IDENTITY, align
 from ..models import Entry, Photo, User
 from ..storage import PhotoStore, StorageError
 from .sync import claim_changes
@@ -43,7 +42,7 @@ log = logging.getLogger(__name__)
 
 REFERENCE_ALIGNMENT: dict[str, Any] = {
     "reference": None,
-    "matrix": list(IDENTITY),
+    "matrix": list(imaging.IDENTITY),
     "score": 1.0,
     "aligned": True,
 }
@@ -70,7 +69,7 @@ def align_new_photo(photo: Photo, grey: np.ndarray, store: PhotoStore) -> dict[s
     reference_grey = _grey(reference, store)
     if reference_grey is None:
         return None
-    return {"reference": reference.uuid, **align(reference_grey, grey).as_dict()}
+    return {"reference": reference.uuid, **imaging.align(reference_grey, grey).as_dict()}
 
 
 def realign_area(user: User, area: str, store: PhotoStore) -> int:
@@ -97,7 +96,7 @@ def realign_area(user: User, area: str, store: PhotoStore) -> int:
             wanted[photo.id] = dict(REFERENCE_ALIGNMENT)
         else:
             grey = _grey(photo, store)
-            fit = None if grey is None else align(reference_grey, grey).as_dict()
+            fit = None if grey is None else imaging.align(reference_grey, grey).as_dict()
             wanted[photo.id] = None if fit is None else {"reference": reference.uuid, **fit}
     changed = [photo for photo, _ in photos if not _same(photo.alignment, wanted[photo.id])]
     if not changed:
