@@ -29,6 +29,7 @@ from webapp.imaging import (
     assess_quality,
     ingest_photo,
 )
+from webapp.imaging.quality import MEAN_L_GOOD
 
 
 def face(seed: int = 0, skin_type: int = 3) -> np.ndarray:
@@ -77,12 +78,21 @@ def test_a_black_frame_is_all_crushed_shadow() -> None:
     assert quality.verdict == "poor"
 
 
-def test_an_overexposed_face_is_poor_for_brightness_and_glare() -> None:
+def test_an_overexposed_face_is_poor_for_being_too_bright() -> None:
     quality = assess_quality(synthetic_faces.exposure(face(), 2.0))
     assert quality.verdict == "poor"
     assert quality.mean_l > 75
     assert quality.clipped > 0.2
-    assert set(quality.reasons) == {"Too bright", "Glare"}
+    assert quality.reasons == ("Too bright",)
+
+
+def test_burnt_out_highlights_alone_are_too_bright() -> None:
+    rgb = face().copy()
+    rgb[:40] = 255  # a lamp across the top of a well-exposed frame: 8 % of it clipped
+    quality = assess_quality(rgb)
+    assert MEAN_L_GOOD[0] <= quality.mean_l <= MEAN_L_GOOD[1]
+    assert quality.clipped > 0.05
+    assert quality.reasons == ("Too bright",)
 
 
 def test_tungsten_light_on_a_daylight_setting_is_a_colour_cast() -> None:

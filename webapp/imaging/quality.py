@@ -24,7 +24,7 @@ MEAN_L_GOOD = (45.0, 75.0)
 MEAN_L_FAIR = (30.0, 85.0)
 CLIP_LEVEL = 250  # a pixel with any channel at or above this has lost its highlight detail
 CRUSH_LEVEL = 5  # a pixel with every channel at or below this has lost its shadow detail
-CLIPPED_FAIR = 0.05  # fraction of clipped pixels: more than a forehead's shine
+CLIPPED_FAIR = 0.05  # fraction of clipped pixels: more than a forehead's shine (the camera's bar)
 CLIPPED_POOR = 0.20
 CRUSHED_FAIR = 0.25  # dark hair or a dark room behind the face are normal; a quarter is not
 CRUSHED_POOR = 0.50
@@ -124,14 +124,19 @@ def assess_quality(rgb: np.ndarray, grey: np.ndarray | None = None) -> PhotoQual
     sharpness = laplacian_variance(analysis_grey(pixels) if grey is None else grey)
     cast = skin_cast(lab)
 
+    # The words are the camera's (static/js/camera/gates.js), so a photo the shutter warned
+    # about is graded for the same reason: burnt-out highlights are "Too bright" there too.
     too_dark = _worst(
         _grade_below(mean_l, MEAN_L_GOOD[0], MEAN_L_FAIR[0]),
         _grade_above(dark_clipped, CRUSHED_FAIR, CRUSHED_POOR),
     )
+    too_bright = _worst(
+        _grade_above(mean_l, MEAN_L_GOOD[1], MEAN_L_FAIR[1]),
+        _grade_above(clipped, CLIPPED_FAIR, CLIPPED_POOR),
+    )
     findings = (
         (too_dark, "Too dark"),
-        (_grade_above(mean_l, MEAN_L_GOOD[1], MEAN_L_FAIR[1]), "Too bright"),
-        (_grade_above(clipped, CLIPPED_FAIR, CLIPPED_POOR), "Glare"),
+        (too_bright, "Too bright"),
         (_grade_below(sharpness, SHARPNESS_GOOD, SHARPNESS_FAIR), "Blurred"),
         (_grade_above(cast, CAST_FAIR, CAST_POOR), "Colour cast"),
     )
