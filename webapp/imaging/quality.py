@@ -35,8 +35,9 @@ CRUSHED_POOR = 0.50
 # copy's 512 px. Calibrated on the generated faces of tests/synthetic_faces.py (384 x 512, with
 # pore-scale texture): sharp, 240-640; Gaussian-blurred with sigma 1 px (8 px at 12 MP: visibly
 # soft), 10-22; sigma 1.5 px, 3-7; sigma 3 px, about 1. Real skin has less fine texture than
-# those faces, so the bar for "good" is the issue's 60 (the live camera gate's, on its own small
-# frames), well under a sharp face; under 20 the photo is blurred. The figure cannot tell
+# those faces, so the bar for "good" is 60 (an open-source skin tracker's camera gate, issue 13),
+# well under a sharp face; under 20 the photo is blurred. Our camera gates its 160 px frames at
+# 30 (static/js/camera/gates.js): the same blur reads lower there. The figure cannot tell
 # sensor noise from detail: a blurred photo with noise of sigma 4 reads about 150.
 SHARPNESS_GOOD = 60.0
 SHARPNESS_FAIR = 20.0
