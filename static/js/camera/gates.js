@@ -9,8 +9,10 @@ export const MIN_L = 45;
 export const MAX_L = 75;
 // Highlights clipped (any channel at 250 or more) on more than this fraction: shine or a lamp.
 export const MAX_CLIPPED = 0.05;
-// Variance of the Laplacian of the grey frame, at the ~160 px analysis width: a sharp face
-// measures 100 or more there, out of focus (a blur of 3 px on a 640 px frame) under 25.
+// Variance of the Laplacian of the grey frame, at the 160 px analysis width. The figure grows
+// with the frame's size, so this is not the server's bar (60 on its 512 px copy): measured on
+// tests/e2e/fake_camera.py's face drawn 160 px wide, sharp reads about 130, a Gaussian blur of
+// radius 2 px on the 640 px frame about 50, of 3 px about 24, of 6 px about 3.
 export const MIN_SHARPNESS = 30;
 // Mean grey-level change from the frame before: more than this is the phone moving.
 export const MAX_MOTION = 6;
@@ -20,7 +22,8 @@ export const TOO_BRIGHT = "Too bright";
 export const HOLD_STILL = "Hold still";
 export const BLURRED = "Blurred";
 
-// L* of each 8-bit grey level (sRGB-encoded luma taken as relative luminance's encoding).
+// L* of each 8-bit grey level (sRGB-encoded luma taken as relative luminance's encoding): the
+// mean of these is close to the mean L* of the frame, at a table look-up per pixel.
 const L_STAR = new Float32Array(256);
 for (let v = 0; v < 256; v += 1) {
   const c = v / 255;
@@ -47,7 +50,7 @@ export function measure(rgba, width, height, previous = null) {
     const r = rgba[p];
     const g = rgba[p + 1];
     const b = rgba[p + 2];
-    const luma = (54 * r + 183 * g + 19 * b) >> 8; // Rec. 709 weights in 1/256
+    const luma = (77 * r + 150 * g + 29 * b) >> 8; // Rec. 601 in 1/256, the server's grey
     grey[i] = luma;
     sumL += L_STAR[luma];
     if (r >= 250 || g >= 250 || b >= 250) clipped += 1;
