@@ -8,6 +8,8 @@ measured again too, so the curves follow the same skin. Photos not aligned keep 
 
 from __future__ import annotations
 
+from typing import Any
+
 from .. import imaging, records
 from ..extensions import db
 from ..imaging import alignment
@@ -29,10 +31,13 @@ def remeasure_area(photo: Photo, region: imaging.Region | None, store: PhotoStor
     for marks), then every other live photo of its area aligned with it, in the same region
     mapped onto each. Returns how many others were measured again. Raises ValueError for a bad
     region, KeyError or imaging.ImageRejected when `photo`'s own image cannot be read; another
-    photo whose image cannot be read, or outside which the region falls, is left as it was."""
+    photo whose image cannot be read, or outside which the region falls, is left as it was.
+
+    The pixels are read and measured before the patient's lock is taken; the writes then take
+    it and a change number each (the photos' JSON carries their measures), skipping photos
+    deleted meanwhile."""
     box = None if region is None else imaging.validate_region(region)
-    _measure(photo, box, store)
-    done = 0
+    measured = [(photo, _measure(photo, box, store))]
     for other in _area_photos(photo):
         matrix = compare.between((photo.uuid, photo.alignment), (other.uuid, other.alignment))
         if matrix is None:
@@ -41,24 +46,37 @@ def remeasure_area(photo: Photo, region: imaging.Region | None, store: PhotoStor
         if box is not None and mapped is None:
             continue
         try:
-            _measure(other, mapped, store)
+            measured.append((other, _measure(other, mapped, store)))
         except (KeyError, imaging.ImageRejected):
             continue
-        done += 1
+    first = records.claim_changes(photo.user_id, len(measured))
+    written = 0
+    for offset, (row, values) in enumerate(measured):
+        db.session.refresh(row)  # as committed now, under the lock
+        if row.deleted_at is not None:
+            continue
+        for name, value in values.items():
+            setattr(row, name, value)
+        row.change_seq = first + offset
+        written += 1
     db.session.commit()
-    return done
+    return written - 1
 
 
-def _measure(photo: Photo, box: imaging.Region | None, store: PhotoStore) -> None:
-    """Colour on the full rendition (as the region was always measured), marks on the analysis
-    copy of the display rendition (as ingest measures them)."""
+def _measure(photo: Photo, box: imaging.Region | None, store: PhotoStore) -> dict[str, Any]:
+    """The photo's measures in `box`, as its columns: colour on the full rendition (as the
+    region was always measured), marks on the analysis copy of the display rendition (as ingest
+    measures them)."""
     colour = imaging.colour_metrics(store.read(photo.rendition_key("full")), box)
     copy = imaging.analysis_copy(store.read(photo.rendition_key("display")))
-    marks = imaging.measure_marks(copy, box)
-    photo.region = None if box is None else [round(value, 4) for value in box]
-    photo.lab_l, photo.lab_a, photo.lab_b = colour.l_star, colour.a_star, colour.b_star
-    photo.ita_deg = colour.ita_deg
-    photo.marks = marks.as_dict()
+    return {
+        "region": None if box is None else [round(value, 4) for value in box],
+        "lab_l": colour.l_star,
+        "lab_a": colour.a_star,
+        "lab_b": colour.b_star,
+        "ita_deg": colour.ita_deg,
+        "marks": imaging.measure_marks(copy, box).as_dict(),
+    }
 
 
 def _area_photos(photo: Photo) -> list[Photo]:
