@@ -264,3 +264,14 @@ def test_backfill_aligns_the_areas_stored_before_alignment(patient, store, scene
     assert later.alignment["reference"] == reference.uuid
     assert forehead.change_seq == before  # aligned already: left alone
     assert backfill(store) == 0
+
+
+def test_two_references_made_at_once_are_resolved_into_one(patient, store, scene) -> None:
+    # Two first photos of an area added at once: each found no reference and became one.
+    first = photograph(patient, store, scene["moved"][0], DAY)
+    second = photograph(patient, store, scene["still"][0], DAY + timedelta(days=1), aligned=False)
+    second.alignment = REFERENCE_ALIGNMENT
+    db.session.commit()
+    assert ensure_reference(patient, AREA, store) == 1
+    assert first.alignment == REFERENCE_ALIGNMENT
+    assert second.alignment["reference"] == first.uuid

@@ -18,9 +18,9 @@ count as fair); a "poor" photo never is. Once a photo is the reference (it carri
 a phone that was offline, so the area stays on one frame. A reference is picked again only when
 none is left: it was deleted, or the area's photos predate alignment. `realign_area` re-picks by
 the rule and aligns the area's photos again; `ensure_reference` does so only when the area has
-lost its reference (after a delete); `backfill` for every area with photos never aligned. A
-photo's alignment is derived on the server, like its measures; rewritten ones take change
-numbers so other devices learn of them.
+lost its reference (after a delete) or gained two (two first photos added at once); `backfill`
+for every area with photos never aligned. A photo's alignment is derived on the server, like its
+measures; rewritten ones take change numbers so other devices learn of them.
 """
 
 from __future__ import annotations
@@ -115,10 +115,12 @@ def realign_area(user: User, area: str, store: PhotoStore) -> int:
 
 
 def ensure_reference(user: User, area: str, store: PhotoStore) -> int:
-    """After a photo of the area is deleted: when no live photo of the area is its reference any
-    more, pick one and align the others to it (realign_area). The number of photos changed."""
+    """Unless the area's live photos have exactly one reference, pick one and align the others
+    to it (realign_area); the number of photos changed. After a photo of the area is deleted
+    (it may have been the reference), and after two first photos of an area were added at once
+    (each found no reference and became one)."""
     photos = _live_photos(user.id, area)
-    if not photos or any(_is_reference(photo) for photo, _ in photos):
+    if not photos or sum(_is_reference(photo) for photo, _ in photos) == 1:
         return 0
     return realign_area(user, area, store)
 
