@@ -181,6 +181,18 @@ def test_photos_of_different_sizes_align_in_fractions() -> None:
     assert pixel_error(result.matrix, truth) < 1.0
 
 
+def test_a_landscape_photo_aligns_onto_a_portrait_reference() -> None:
+    # The phone held the other way: the same scene, cropped 512 x 384 instead of 384 x 512.
+    scene = analysis_grey(faces.make_face(4, width=576, height=768).rgb)
+    portrait = np.ascontiguousarray(scene[128:640, 96:480])
+    landscape = np.ascontiguousarray(scene[192:576, 32:544])
+    # Landscape pixel (x, y) is scene (x + 32, y + 192), portrait (x - 64, y + 64).
+    truth = np.array([[512 / 384, 0.0, -64 / 384], [0.0, 384 / 512, 64 / 512], [0.0, 0.0, 1.0]])
+    result = align(portrait, landscape)
+    assert result.aligned
+    assert pixel_error(result.matrix, truth) < 1.0
+
+
 def test_several_moves_in_sequence_compose() -> None:
     # Two photos each aligned to one reference: `between` carries the first onto the second.
     reference, first, truth_first = moved_photo(10, (20.0, 0.0), 5.0, 1.0)
