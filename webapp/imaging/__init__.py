@@ -35,12 +35,13 @@ Speed: a 12 MP JPEG is decoded at half scale in the DCT domain (`Image.draft`) a
 at full size in memory; each smaller rendition is made from the one above it, colour is measured
 on the thumb, and quality and marks on the 512 px analysis copy made from the display rendition.
 The renditions and colour cost about 1.3-1.5 plain full-size decodes of the same file, where the
-obvious pipeline costs eleven; the quality grade adds under 0.1 and the mark map 0.4-0.8 (it
-depends on how many marks there are), so a whole ingest is about 1.8-2.3 such decodes
-(bench/bench_ingest.py, which also makes the renditions with libvips and simplejpeg: within 10 %
-of Pillow). The half-scale decode alone is 0.6-0.7 of that decode: the entropy decoding cannot be
-scaled away. JPEG scaling only halves, so the "full" rendition of a 4000 px wide photo is 2000 px,
-not 2048: see `JPEG_DRAFT_MIN_FRACTION`.
+obvious pipeline costs eleven; the analysis copy and quality grade add about 0.1 and the mark map
+0.4-0.7 (more, the more marks there are), so a whole ingest is about 2.3 such decodes on the
+benchmark's photo and its 150 marks (bench/bench_ingest.py; libvips makes the same renditions
+5-10 % cheaper, simplejpeg no cheaper: not worth a second decoder of untrusted files). The
+half-scale decode alone is 0.6-0.7 of that decode: the entropy decoding cannot be scaled away.
+JPEG scaling only halves, so the "full" rendition of a 4000 px wide photo is 2000 px, not 2048:
+see `JPEG_DRAFT_MIN_FRACTION`.
 
 Memory: one ingest peaks under 300 MB above the worker's resting size for any file it accepts
 (tests/test_ingest_memory.py measures the worst kinds at the pixel limit). Besides the decoder's
