@@ -5,10 +5,11 @@ Run from the repository root:
     .venv/bin/python bench/bench_marks.py            # 12 faces (two of each skin type I-VI)
     .venv/bin/python bench/bench_marks.py --faces 6
 
-Faces come from tests/synthetic_faces.py, drawn at the display rendition's size (960 x 1280)
-with red marks of a* +8 and dark marks of L* -8, 3-7 px in radius on the analysis copy. Each is
-perturbed at that size (as the phone would) and box-reduced to the 384 x 512 analysis copy as
-ingest does (`imaging.analysis_copy` of the display rendition), then measured (`measure_marks`).
+Faces come from tests/synthetic_faces.py, drawn at the full rendition's size (1536 x 2048) with
+red marks of a* +8 and dark marks of L* -8, 3-7 px in radius on the analysis copy. Each is
+perturbed at that size (as the phone would; a phone's 12 MP JPEG blocks are smaller still) and
+box-reduced to the 384 x 512 analysis copy (`imaging.analysis_copy`; ingest makes it from the
+display rendition), then measured (`measure_marks`).
 Printed per perturbation (worst face, and the mean over faces):
 
 * `delta_a`, `red_area`, `delta_l`, `dark_area`: relative error against the clean face's truth
@@ -46,9 +47,9 @@ from tests import synthetic_faces as faces  # noqa: E402 - needs ROOT on sys.pat
 from webapp.imaging import analysis_copy, colour_metrics  # noqa: E402
 from webapp.imaging.marks import STANDARD_LIGHTNESS, measure_marks  # noqa: E402
 
-SIZE = (960, 1280)  # drawn at (width, height): the display rendition
+SIZE = (1536, 2048)  # drawn at (width, height): the full rendition's long side
 ANALYSIS = (384, 512)  # measured at
-RADIUS = (7.5, 17.5)  # px at the drawn size: 3-7 px on the analysis copy
+RADIUS = (12.0, 28.0)  # px at the drawn size: 3-7 px on the analysis copy
 CONTRAST = 8.0
 WEEKS = 6
 FADE = 0.9

@@ -394,8 +394,8 @@ PERTURBATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "exposure x1.4": lambda rgb: exposure(rgb, 1.4),
     "white balance 5000 K": lambda rgb: white_balance(rgb, 5000.0),
     "white balance 8000 K": lambda rgb: white_balance(rgb, 8000.0),
-    "gamma 0.85": lambda rgb: gamma(rgb, 0.85),
-    "gamma 1.15": lambda rgb: gamma(rgb, 1.15),
+    "gamma 0.9": lambda rgb: gamma(rgb, 0.9),
+    "gamma 1.1": lambda rgb: gamma(rgb, 1.1),
     "jpeg q60": lambda rgb: jpeg(rgb, 60),
     "jpeg q95": lambda rgb: jpeg(rgb, 95),
     "noise sigma 4": lambda rgb: noise(rgb, 4.0),
@@ -408,7 +408,7 @@ PERTURBATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 
 def random_perturbation(kind: str, rng: np.random.Generator) -> Callable[[np.ndarray], np.ndarray]:
     """One draw within a kind's range: 'exposure' (x0.6-1.4), 'white balance' (5000-8000 K),
-    'gamma' (0.85-1.15), 'jpeg' (60-95), 'noise' (sigma 0-4), 'move' (shift up to 10 %, rotation
+    'gamma' (0.9-1.1), 'jpeg' (60-95), 'noise' (sigma 0-4), 'move' (shift up to 10 %, rotation
     up to 10°, scale 0.9-1.1)."""
     if kind == "exposure":
         factor = rng.uniform(0.6, 1.4)
@@ -417,7 +417,7 @@ def random_perturbation(kind: str, rng: np.random.Generator) -> Callable[[np.nda
         kelvin = rng.uniform(5000.0, 8000.0)
         return lambda rgb: white_balance(rgb, kelvin)
     if kind == "gamma":
-        power = rng.uniform(0.85, 1.15)
+        power = rng.uniform(0.9, 1.1)
         return lambda rgb: gamma(rgb, power)
     if kind == "jpeg":
         quality = int(rng.integers(60, 96))

@@ -12,28 +12,28 @@ The method, on the analysis copy (uint8 sRGB, long side <= 512 px) in CIELAB (D6
 1. Skin: a colour gate keeps pixels of skin hue (h_ab 15-85°) whose chroma is at least half the
    photo's typical skin chroma and whose lightness is not far below it: hair (dark, grey), eyes
    (white, blue, black), walls (grey, blue, green) fall out; small islands of skin colour (a
-   brown iris) are dropped; lips pass and are dropped in 5 as a feature too big to be a mark.
-   The mask is opened (specks) and, for finding marks, eroded by two pixels so that the mixed
+   brown iris) are dropped; lips pass and are dropped in 4 as a feature too big to be a mark.
+   The mask is opened (specks) and, for finding marks, eroded by three pixels so that the mixed
    colours along an edge of hair or eye never read as a mark.
 2. Baseline: the skin's own a* and L* around each pixel, a median over a window of 1/8 of the
    long side taken over skin only (non-skin pixels are first filled with the mean of the skin
    near them), so a mark, being small, does not lift its own baseline, while shading and the
    redder cheeks, being broad, are followed.
-3. Standard exposure: a photo's exposure is the camera's guess, and in CIELAB a change of exposure
+3. Candidates: pixels whose a* rises above the baseline (red) or whose L* falls below it (dark) by
+   more than a seed threshold, max(floor, 3.5 x the robust spread of that difference over the
+   photo's skin), after a 3x3 median to calm sensor and JPEG noise.
+4. Marks: each connected blob of candidates grown to the half of its seed threshold keeps the
+   pixels at least half its peak contrast (a mark's extent at half its height, so the area does
+   not depend on the threshold); blobs under MIN_MARK_PIXELS are noise, blobs over a quarter of
+   the baseline window are features (lips, a shadow), and thin or crescent-shaped blobs (the
+   shading along the jaw, a wrinkle) are not marks either: a mark is compact.
+5. Standard exposure: a photo's exposure is the camera's guess, and in CIELAB a change of exposure
    scales L* + 16, a* and b* alike, so a mark's raw Δa* reads 16 % lower at 0.6x the light. Each
    pixel's differences are therefore read as if the photo were exposed so that its baseline skin
    had L* = STANDARD_LIGHTNESS (times (60 + 16) / (baseline L* + 16)): no exposure, nor shading
    across the face, changes them. The figures stay Δa* and ΔL* in CIELAB units, equal to the raw
    ones for skin of L* 60, larger for darker skin, smaller for paler skin: a trend for one
    patient, not a figure to compare between people (docs/domain.md).
-4. Candidates: pixels whose a* rises above the baseline (red) or whose L* falls below it (dark) by
-   more than a seed threshold, max(floor, 3.5 x the robust spread of that difference over the
-   photo's skin), after a 3x3 median to calm sensor and JPEG noise.
-5. Marks: each connected blob of candidates grown to the half of its seed threshold keeps the
-   pixels at least half its peak contrast (a mark's extent at half its height, so the area does
-   not depend on the threshold); blobs under MIN_MARK_PIXELS are noise, blobs over a quarter of
-   the baseline window are features (lips, a shadow), and thin or crescent-shaped blobs (the
-   shading along the jaw, a wrinkle) are not marks either: a mark is compact.
 6. Figures: delta_a is the mean standardised (a* - baseline) over all red-mark pixels, red_area
    their number over the skin's, red_count the blobs; delta_l (negative: darker), dark_area and
    dark_count alike.
@@ -59,11 +59,11 @@ MIN_SKIN_PIXELS = 400  # fewer pixels of skin than this measure nothing
 SKIN_COLOUR_TOLERANCE = 0.45  # (a*, b*) distance from the typical skin over its chroma
 SKIN_PIECE_SHARE = 0.02  # skin-coloured islands under this share of the biggest (a brown iris) drop
 MIN_MARK_PIXELS = 8  # at 512 px (a mark 3 px across); a blob smaller than this is noise
-RED_FLOOR = 2.0  # a*: about the smallest redness difference an eye sees
+RED_FLOOR = 3.0  # a*: fainter redness is not told apart from JPEG chroma blocks (q60)
 DARK_FLOOR = 2.5  # L*
 SPREAD_FACTOR = 3.5  # seed threshold = max(floor, this x the robust spread of the difference)
 MIN_FILL = 0.4  # of its bounding box a mark fills at least (a disc 0.79): no crescents, lines
-STANDARD_LIGHTNESS = 60.0  # L* the skin around a mark is brought to: see step 3
+STANDARD_LIGHTNESS = 60.0  # L* the skin around a mark is brought to: see step 5
 REFERENCE_SIDE = 512  # the analysis copy's long side the pixel sizes above are given for
 
 
@@ -72,7 +72,7 @@ class MarkMetrics:
     """Red (PIE) and dark (PIH) marks of one photo against its own skin. Indicative."""
 
     delta_a: float | None  # mean a* of red-mark pixels minus their baseline (at the standard
-    # exposure, step 3 of the module docstring); None: no red marks
+    # exposure, step 5 of the module docstring); None: no red marks
     red_area: float  # fraction of skin pixels in red marks
     red_count: int
     delta_l: float | None  # mean L* of dark-mark pixels minus their baseline (negative = darker)
@@ -127,13 +127,13 @@ def measure_marks(rgb: np.ndarray, region: Region | None = None) -> MarkMetrics:
     min_pixels = max(3, round(MIN_MARK_PIXELS * scale**2))
     max_pixels = window * window // 4
     base_l = _baseline(lab[..., 0], skin, window)
-    standard = (STANDARD_LIGHTNESS + 16.0) / np.maximum(base_l + 16.0, 1.0)
-    rise = (lab[..., 1] - _baseline(lab[..., 1], skin, window)) * standard
-    fall = (base_l - lab[..., 0]) * standard
+    rise = lab[..., 1] - _baseline(lab[..., 1], skin, window)
+    fall = base_l - lab[..., 0]
     red = _marks(rise, core, RED_FLOOR, min_pixels, max_pixels)
     dark = _marks(fall, core, DARK_FLOOR, min_pixels, max_pixels)
-    red_delta, red_area, red_count = _figures(rise, red & inside, skin_inside)
-    dark_delta, dark_area, dark_count = _figures(fall, dark & inside, skin_inside)
+    standard = (STANDARD_LIGHTNESS + 16.0) / np.maximum(base_l + 16.0, 1.0)
+    red_delta, red_area, red_count = _figures(rise * standard, red & inside, skin_inside)
+    dark_delta, dark_area, dark_count = _figures(fall * standard, dark & inside, skin_inside)
     return MarkMetrics(
         red_delta,
         red_area,
