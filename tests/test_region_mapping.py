@@ -216,6 +216,14 @@ def upload_as_other(client, app) -> str:
         return db.session.execute(db.select(Photo.uuid).order_by(Photo.id.desc())).scalars().first()
 
 
+def test_an_aligned_photo_whose_image_is_gone_is_left_as_it_was(logged_in, app, area):
+    with app.app_context():
+        app.extensions["photo_store"].delete(stored(app, area["moved"]).rendition_key("full"))
+    page = post_region(logged_in, area["reference"], follow=True).get_data(as_text=True)
+    assert "Measured again" in page and "Applied to" not in page
+    assert stored(app, area["moved"]).region is None
+
+
 def test_a_region_falling_outside_the_other_photo_leaves_it_unchanged(logged_in, app, area):
     far = aligned_to(area["reference"], (1.0, 0.0, 0.9, 0.0, 1.0, 0.0))  # shifted by 90%
     set_alignment(app, area["moved"], far)

@@ -98,5 +98,5 @@ def css_transform(matrix: Matrix, size: tuple[int, int]) -> str:
     width, height = size
     aspect = width / height if width > 0 and height > 0 else 1.0
     linear = (a, c / aspect, b * aspect, d)  # CSS matrix(a, b, c, d, e, f): column-major
-    numbers = ", ".join(f"{value:.6g}" for value in linear)
-    return f"translate({tx * 100:.4g}%, {ty * 100:.4g}%) matrix({numbers}, 0, 0)"
+    numbers = ", ".join(f"{value:.6f}" for value in linear)
+    return f"translate({tx * 100:.4f}%, {ty * 100:.4f}%) matrix({numbers}, 0, 0)"

@@ -14,7 +14,7 @@ from .. import imaging, records
 from ..extensions import db
 from ..imaging import alignment
 from ..models import Entry, Photo, User
-from ..storage import PhotoStore
+from ..storage import PhotoStore, StorageError
 from . import compare
 
 
@@ -47,7 +47,7 @@ def remeasure_area(photo: Photo, region: imaging.Region | None, store: PhotoStor
             continue
         try:
             measured.append((other, _measure(other, mapped, store)))
-        except (KeyError, imaging.ImageRejected):
+        except (KeyError, StorageError, imaging.ImageRejected):
             continue
     first = records.claim_changes(photo.user_id, len(measured))
     written = 0
