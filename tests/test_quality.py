@@ -142,7 +142,7 @@ def test_as_dict_is_the_api_shape_rounded() -> None:
 
 
 def test_analysis_grey_is_pillows_luma() -> None:
-    rgb = face(2)
+    rgb = np.random.default_rng(2).integers(0, 256, (300, 400, 3), dtype=np.uint8)
     assert np.array_equal(analysis_grey(rgb), np.asarray(Image.fromarray(rgb).convert("L")))
 
 

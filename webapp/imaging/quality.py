@@ -62,8 +62,9 @@ CAST_POOR = 18.0
 GOOD, FAIR, POOR = "good", "fair", "poor"
 _RANK = {GOOD: 0, FAIR: 1, POOR: 2}
 
-# ITU-R BT.601 luma, as Pillow's convert("L"), in integer weights summing to 1000.
-_LUMA_WEIGHTS = np.array([299, 587, 114], dtype=np.uint32)
+# ITU-R BT.601 luma in Pillow's own fixed point (convert("L"): weights in 1/65536, rounded), so
+# the grey is the same whichever of the two makes it.
+_LUMA_WEIGHTS = np.array([19595, 38470, 7471], dtype=np.uint32)
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ class PhotoQuality:
     clipped: float  # fraction of pixels with a channel >= CLIP_LEVEL
     dark_clipped: float  # fraction of pixels with every channel <= CRUSH_LEVEL
     sharpness: float  # variance of the Laplacian of the analysis copy's grey
-    cast: float  # distance (a*, b* units) of the frame's median mid-tone colour outside skin's
+    cast: float  # how far (a*, b*) the centre's median mid-tone colour lies outside skin's range
     verdict: str  # "good" | "fair" | "poor"
     reasons: tuple[str, ...]  # patient-facing, e.g. "Too dark", "Blurred"
 
@@ -101,7 +102,7 @@ def analysis_grey(rgb: np.ndarray) -> np.ndarray:
     The sharpness is measured on it, and alignment matches photos by it.
     """
     weighted = _checked(rgb) @ _LUMA_WEIGHTS
-    return ((weighted + 500) // 1000).astype(np.uint8)
+    return ((weighted + 0x8000) >> 16).astype(np.uint8)
 
 
 def assess_quality(rgb: np.ndarray, grey: np.ndarray | None = None) -> PhotoQuality:
