@@ -96,6 +96,14 @@ def entry_data(day: date) -> EntryData:
     )
 
 
+def log_in(page, base: str) -> None:
+    page.goto(f"{base}/login")
+    page.get_by_label("Email").fill(EMAIL)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{base}/")
+
+
 def landmark(png: bytes) -> tuple[float, float]:
     """Where the green dot is in a screenshot, in fractions of its width and height."""
     rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
@@ -119,11 +127,7 @@ def test_compare_draws_the_second_photo_in_the_first_ones_framing(
     assert not near(as_taken, truth, 0.05)  # as taken, the landmark is elsewhere
     errors: list[str] = []
     page.on("console", lambda message: message.type == "error" and errors.append(message.text))
-    page.goto(f"{live_server.url}/login")
-    page.get_by_label("Email").fill(EMAIL)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").tap()
-    page.wait_for_url(f"{live_server.url}/")
+    log_in(page, live_server.url)
     page.goto(f"{live_server.url}/compare?area=left_cheek&a={reference}&b={moved}")
 
     expect(page.get_by_text("Aligned to the same framing.")).to_be_visible()
@@ -173,11 +177,7 @@ def test_photos_that_could_not_be_aligned_are_shown_as_taken_and_said_so(
         photo = db.session.execute(db.select(Photo).where(Photo.uuid == moved)).scalar_one()
         photo.alignment = {**photo.alignment, "aligned": False}
         db.session.commit()
-    page.goto(f"{live_server.url}/login")
-    page.get_by_label("Email").fill(EMAIL)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").tap()
-    page.wait_for_url(f"{live_server.url}/")
+    log_in(page, live_server.url)
     page.goto(f"{live_server.url}/compare?area=left_cheek&a={reference}&b={moved}")
     expect(
         page.get_by_text("These photos could not be aligned; the framing may differ.")
@@ -187,3 +187,15 @@ def test_photos_that_could_not_be_aligned_are_shown_as_taken_and_said_so(
     second_photo.evaluate("img => img.decode()")
     assert near(landmark(second_photo.screenshot()), as_taken, 0.015)
     page.screenshot(path=screenshots / "01-compare-unaligned.png", full_page=True)
+
+
+def test_without_javascript_the_photos_are_shown_as_taken(live_app, live_server, phone):
+    first, second, as_taken = photos()
+    reference, moved = seed(live_app, first, second)
+    page = phone(java_script_enabled=False).new_page()
+    log_in(page, live_server.url)
+    page.goto(f"{live_server.url}/compare?area=left_cheek&a={reference}&b={moved}")
+    expect(page.get_by_text("Aligned to the same framing.")).to_be_hidden()
+    second_photo = page.locator(".side-by-side img").nth(1)
+    page.wait_for_function("img => img.complete", arg=second_photo.element_handle())
+    assert near(landmark(second_photo.screenshot()), as_taken, 0.015)
