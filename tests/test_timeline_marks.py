@@ -149,6 +149,14 @@ def test_the_toggle_is_a_labelled_checkbox_in_a_get_form(logged_in, history):
     assert re.search(r'id="include-poor"[^>]*\bchecked\b', ticked)
 
 
+def test_choosing_another_metric_keeps_the_poor_photos_in(logged_in, history):
+    page = logged_in.get("/timeline?metric=delta_a&poor=1").get_data(as_text=True)
+    picker = re.search(r'<form method="get" class="metric-picker".*?</form>', page, re.S).group(0)
+    assert '<input type="hidden" name="poor" value="1">' in picker
+    without = logged_in.get("/timeline?metric=delta_a").get_data(as_text=True)
+    assert 'name="poor" value="1">' not in without
+
+
 def test_the_line_under_the_measured_chart_says_what_is_measured_and_what_is_left_out(
     logged_in, app, user, history
 ):
