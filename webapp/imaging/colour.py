@@ -1,7 +1,9 @@
 """Indicative colour of skin in a photo: mean CIELAB (D65) of a region and its ITA°.
 
 The basis of the redness (a*) and pigmentation (L*, ITA°) curves. The numbers depend on the light
-the photo was taken in; docs/domain.md says what they can and cannot show.
+the photo was taken in; docs/domain.md says what they can and cannot show. Also the small copies
+measures are taken on: this 256 px one for a regional mean, and `analysis_copy`, 512 px, for the
+quality grade, the mark map and alignment; and `srgb_to_lab`, which all of them use.
 """
 
 from __future__ import annotations
