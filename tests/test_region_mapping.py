@@ -16,7 +16,7 @@ from webapp.extensions import db
 from webapp.imaging import alignment
 from webapp.models import Photo
 from webapp.photo_choice import PhotoItem
-from webapp.timeline import compare
+from webapp.timeline import compare, region
 
 TODAY = date.today()
 SIZE = (480, 640)  # width, height of the generated photos
@@ -230,6 +230,32 @@ def test_a_region_falling_outside_the_other_photo_leaves_it_unchanged(logged_in,
     page = post_region(logged_in, area["reference"], region=(0.0, 0.0, 0.05, 1.0), follow=True)
     assert "Applied to" not in page.get_data(as_text=True)
     assert stored(app, area["moved"]).region is None
+
+
+def carry(app, uuid: str) -> bool:
+    with app.app_context():
+        photo = db.session.execute(db.select(Photo).where(Photo.uuid == uuid)).scalar_one()
+        return region.carry_region_to(photo, app.extensions["photo_store"])
+
+
+def test_a_new_aligned_photo_is_measured_in_the_areas_chosen_region(logged_in, app, user, area):
+    post_region(logged_in, area["reference"])
+    new = upload(logged_in, app, user.id, MOVED, TODAY - timedelta(days=3))
+    set_alignment(app, new, aligned_to(area["reference"], MOVED_TO_REFERENCE))
+    assert carry(app, new) is True
+    carried = stored(app, new)
+    assert carried.region == pytest.approx(expected_box(REGION, MOVE_PIXELS), abs=1e-3)
+    assert carried.marks["skin_fraction"] > 0.9
+
+
+def test_a_new_photo_keeps_its_ingest_measures_when_no_region_was_chosen(
+    logged_in, app, user, area
+):
+    new = upload(logged_in, app, user.id, MOVED, TODAY - timedelta(days=3))
+    set_alignment(app, new, aligned_to(area["reference"], MOVED_TO_REFERENCE))
+    before = stored(app, new)
+    assert carry(app, new) is False
+    assert (stored(app, new).marks, stored(app, new).region) == (before.marks, None)
 
 
 # --- The compare view ---------------------------------------------------------------------------

@@ -32,10 +32,7 @@ def remeasure_area(photo: Photo, region: imaging.Region | None, store: PhotoStor
     mapped onto each. Returns how many others were measured again. Raises ValueError for a bad
     region, KeyError or imaging.ImageRejected when `photo`'s own image cannot be read; another
     photo whose image cannot be read, or outside which the region falls, is left as it was.
-
-    The pixels are read and measured before the patient's lock is taken; the writes then take
-    it and a change number each (the photos' JSON carries their measures), skipping photos
-    deleted meanwhile."""
+    The pixels are read and measured before the patient's lock is taken (_write)."""
     box = None if region is None else imaging.validate_region(region)
     measured = [(photo, _measure(photo, box, store))]
     for other in _area_photos(photo):
@@ -49,8 +46,38 @@ def remeasure_area(photo: Photo, region: imaging.Region | None, store: PhotoStor
             measured.append((other, _measure(other, mapped, store)))
         except (KeyError, StorageError, imaging.ImageRejected):
             continue
-    first = records.claim_changes(photo.user_id, len(measured))
-    written = 0
+    written = _write(photo.user_id, measured)
+    return sum(1 for row in written if row is not photo)
+
+
+def carry_region_to(photo: Photo, store: PhotoStore) -> bool:
+    """Measure a newly aligned photo in the region the patient chose for its area, if any: the
+    region of the area's aligned photo measured last in a chosen region, mapped onto this one.
+    True when it was measured again; False when there is no such region, it falls outside this
+    photo, or this photo's image cannot be read (its measures at ingest stay)."""
+    chosen = []
+    for other in _area_photos(photo):
+        matrix = compare.between((other.uuid, other.alignment), (photo.uuid, photo.alignment))
+        if other.region is not None and matrix is not None:
+            chosen.append((other.updated_at, other.id, other.region, matrix))
+    if not chosen:
+        return False
+    *_, region, matrix = max(chosen)
+    mapped = alignment.map_region(imaging.validate_region(region), matrix)
+    if mapped is None:
+        return False
+    try:
+        values = _measure(photo, mapped, store)
+    except (KeyError, StorageError, imaging.ImageRejected):
+        return False
+    return bool(_write(photo.user_id, [(photo, values)]))
+
+
+def _write(user_id: int, measured: list[tuple[Photo, dict[str, Any]]]) -> list[Photo]:
+    """Store each photo's new measures under the patient's lock, with a change number each (the
+    photos' JSON carries their measures), skipping photos deleted meanwhile; those written."""
+    first = records.claim_changes(user_id, len(measured))
+    written = []
     for offset, (row, values) in enumerate(measured):
         db.session.refresh(row)  # as committed now, under the lock
         if row.deleted_at is not None:
@@ -58,9 +85,9 @@ def remeasure_area(photo: Photo, region: imaging.Region | None, store: PhotoStor
         for name, value in values.items():
             setattr(row, name, value)
         row.change_seq = first + offset
-        written += 1
+        written.append(row)
     db.session.commit()
-    return written - 1
+    return written
 
 
 def _measure(photo: Photo, box: imaging.Region | None, store: PhotoStore) -> dict[str, Any]:
