@@ -9,19 +9,22 @@ a trend for one patient, never a diagnosis.
 
 The method, on the analysis copy (uint8 sRGB, long side <= 512 px) in CIELAB (D65):
 
-1. Skin: a colour gate keeps pixels of skin hue (h_ab 15-85°) whose chroma is at least half the
-   photo's typical skin chroma and whose lightness is not far below it: hair (dark, grey), eyes
-   (white, blue, black), walls (grey, blue, green) fall out; small islands of skin colour (a
-   brown iris) are dropped; lips pass and are dropped in 4 as a feature too big to be a mark.
-   The mask is opened (specks) and, for finding marks, eroded by three pixels so that the mixed
-   colours along an edge of hair or eye never read as a mark.
+1. Skin: a colour gate keeps pixels of skin hue (h_ab 15-85°) near the photo's own typical skin
+   colour (the median of such pixels in the middle of the frame): within SKIN_COLOUR_TOLERANCE
+   of its chroma in (a*, b*), redder allowed (marks, flushed cheeks), and not far darker. Hair
+   (dark, grey), eyes (white, blue, black) and walls (grey, blue, green, or beige under warm
+   light) fall out; small islands of skin colour (a brown iris) are dropped; lips pass and are
+   dropped in 4 as a feature too big to be a mark. The mask is opened (specks) and, for finding
+   marks, eroded by three pixels so that the mixed colours along an edge of hair or eye never
+   read as a mark.
 2. Baseline: the skin's own a* and L* around each pixel, a median over a window of 1/8 of the
    long side taken over skin only (non-skin pixels are first filled with the mean of the skin
    near them), so a mark, being small, does not lift its own baseline, while shading and the
    redder cheeks, being broad, are followed.
 3. Candidates: pixels whose a* rises above the baseline (red) or whose L* falls below it (dark) by
    more than a seed threshold, max(floor, 3.5 x the robust spread of that difference over the
-   photo's skin), after a 3x3 median to calm sensor and JPEG noise.
+   photo's skin), after a 3x3 median to calm sensor and JPEG noise. The floors (RED_FLOOR,
+   DARK_FLOOR) are in plain CIELAB units: fainter marks are not told from JPEG's chroma blocks.
 4. Marks: each connected blob of candidates grown to the half of its seed threshold keeps the
    pixels at least half its peak contrast (a mark's extent at half its height, so the area does
    not depend on the threshold); blobs under MIN_MARK_PIXELS are noise, blobs over a quarter of
@@ -75,7 +78,7 @@ class MarkMetrics:
     # exposure, step 5 of the module docstring); None: no red marks
     red_area: float  # fraction of skin pixels in red marks
     red_count: int
-    delta_l: float | None  # mean L* of dark-mark pixels minus their baseline (negative = darker)
+    delta_l: float | None  # mean L* of dark-mark pixels minus their baseline, likewise (< 0)
     dark_area: float
     dark_count: int
     skin_fraction: float  # fraction of the (region of the) frame that is skin
@@ -109,7 +112,7 @@ def measure_marks(rgb: np.ndarray, region: Region | None = None) -> MarkMetrics:
         return NO_MARKS
     height, width = rgb.shape[:2]
     scale = max(height, width) / REFERENCE_SIDE
-    lab = srgb_to_lab(rgb).astype(np.float32)
+    lab = np.asarray(srgb_to_lab(rgb), dtype=np.float32)
     skin = _skin_mask(lab)
     inside = np.ones((height, width), dtype=bool)
     if box is not None:
