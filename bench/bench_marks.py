@@ -7,9 +7,9 @@ Run from the repository root:
 
 Faces come from tests/synthetic_faces.py, drawn at the full rendition's size (1536 x 2048) with
 red marks of a* +8 and dark marks of L* -8, 3-7 px in radius on the analysis copy. Each is
-perturbed at that size (as the phone would; a phone's 12 MP JPEG blocks are smaller still) and
-box-reduced to the 384 x 512 analysis copy (`imaging.analysis_copy`; ingest makes it from the
-display rendition), then measured (`measure_marks`).
+perturbed at that size (as the phone would; a phone's 12 MP JPEG blocks are smaller still),
+reduced as ingest does (to the 960 x 1280 display rendition, then `imaging.analysis_copy`, the
+384 x 512 analysis copy), and measured (`measure_marks`).
 Printed per perturbation (worst face, and the mean over faces):
 
 * `delta_a`, `red_area`, `delta_l`, `dark_area`: relative error against the clean face's truth
@@ -50,6 +50,7 @@ from webapp.imaging import analysis_copy, colour_metrics  # noqa: E402
 from webapp.imaging.marks import STANDARD_LIGHTNESS, measure_marks  # noqa: E402
 
 SIZE = (1536, 2048)  # drawn at (width, height): the full rendition's long side
+DISPLAY = (960, 1280)  # the display rendition, which ingest makes the analysis copy from
 ANALYSIS = (384, 512)  # measured at
 RADIUS = (12.0, 28.0)  # px at the drawn size: 3-7 px on the analysis copy
 CONTRAST = 8.0
@@ -59,8 +60,10 @@ COLUMNS = ("delta_a", "red_area", "delta_l", "dark_area", "centre a*", "centre L
 
 
 def analysis(rgb: np.ndarray) -> np.ndarray:
-    """What ingest measures: the display rendition's pixels box-reduced to 512 px."""
-    return analysis_copy(Image.fromarray(rgb))
+    """What ingest measures: the display rendition (1280 px, bilinear with Pillow's reducing gap,
+    as ingest makes it from the full one) box-reduced to the 512 px analysis copy."""
+    display = Image.fromarray(rgb).resize(DISPLAY, Image.Resampling.BILINEAR, reducing_gap=2.0)
+    return analysis_copy(display)
 
 
 def draw(seed: int, contrast: float = CONTRAST) -> faces.Face:
