@@ -8,8 +8,10 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from PIL import Image
 
 from tests.photo_factory import make_truncated_jpeg
+from tests.synthetic_faces import make_face
 from webapp import records
 from webapp.extensions import db
 from webapp.models import Entry, Photo
@@ -603,3 +605,16 @@ def test_a_delete_stamped_ahead_or_before_2000_is_422_and_deletes_nothing(logged
     response = logged_in.delete(f"/api/v1/{kind}/{row}", query_string={"client_updated_at": stamp_})
     assert_error(response, 422, field="client_updated_at")
     assert logged_in.get(f"/api/v1/{kind}/{row}").status_code == 200
+
+
+def test_an_uploaded_photo_comes_back_with_its_quality_and_marks(logged_in, entry_id):
+    face = make_face(3, width=768, height=1024, red_count=6, dark_count=0)
+    buffer = io.BytesIO()
+    Image.fromarray(face.rgb).save(buffer, "JPEG", quality=92)
+    answer = put_photo(logged_in, entry_id, new_id(), buffer.getvalue()).get_json()
+    assert answer["quality"]["verdict"] in {"good", "fair", "poor"}
+    assert answer["marks"]["red_count"] >= 1
+    assert answer["marks"]["delta_a"] > 0
+    assert answer["alignment"] == {
+        "reference": None, "matrix": [1.0, 0.0, 0.0, 0.0, 1.0, 0.0], "score": 1.0, "aligned": True
+    }  # fmt: skip

@@ -2,7 +2,9 @@
 
 * `flask --app webapp demo` fills an account with a realistic series;
 * `flask --app webapp photos sweep` removes photo bytes that no live photo needs (see
-  webapp/housekeeping.py); run it from cron, e.g. hourly.
+  webapp/housekeeping.py); run it from cron, e.g. hourly;
+* `flask --app webapp photos measure` grades, maps and aligns photos stored before the app did
+  that at upload; run it once after upgrading.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from . import records
 from .extensions import db
 from .housekeeping import DEFAULT_GRACE, SweepReport, sweep_photos
 from .storage import StorageError
@@ -44,6 +47,15 @@ def sweep_command(grace_minutes: int, dry_run: bool) -> None:
     if report.failed:
         # Non-zero so that cron (or whatever runs it) reports it; details are in the log.
         raise click.exceptions.Exit(1)
+
+
+@photos_cli.command("measure")
+def measure_command() -> None:
+    """Measure photos stored before quality and marks were, then align every area with a photo
+    not yet aligned to its reference. Safe to run again: measured and aligned photos are kept."""
+    store = current_app.extensions["photo_store"]
+    click.echo(f"Measured {records.measure_unmeasured_photos(store)} photo(s).")
+    click.echo(f"Aligned {records.align_unaligned_photos(store)} photo(s).")
 
 
 def describe(report: SweepReport, grace_minutes: int) -> list[str]:

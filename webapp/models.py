@@ -175,6 +175,10 @@ class Entry(SyncedMixin, db.Model):
         return {name: getattr(self, name) for name in RATINGS}
 
 
+# JSON whose None is SQL NULL, not the JSON text 'null', so a query can find what was not measured.
+MEASURE = sa.JSON(none_as_null=True)
+
+
 class Photo(SyncedMixin, db.Model):
     """A sanitised photo. Its bytes live in `storage` under `storage_key`/<rendition>.jpg."""
 
@@ -201,14 +205,15 @@ class Photo(SyncedMixin, db.Model):
     ita_deg: Mapped[float | None]
     # (left, top, right, bottom) fractions the patient chose; None means the default central region.
     region: Mapped[list[float] | None] = mapped_column(sa.JSON)
-    # Measured at ingest on the analysis copy (imaging); None for photos stored before they were.
+    # Measured at ingest on the analysis copy (imaging); NULL for photos stored before they were
+    # (`flask photos measure` finds them by it) and for tombstones.
     # quality: {"verdict": "good" | "fair" | "poor", "reasons": [...], "mean_l", "clipped", ...}
-    quality: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    quality: Mapped[dict[str, Any] | None] = mapped_column(MEASURE)
     # marks: the red and dark marks against the skin around them (imaging.measure_marks)
-    marks: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    marks: Mapped[dict[str, Any] | None] = mapped_column(MEASURE)
     # alignment: the similarity that maps this photo onto its area's reference photo
     # (records.alignment): {"reference": uuid | None, "matrix": [...], "score", "aligned"}
-    alignment: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    alignment: Mapped[dict[str, Any] | None] = mapped_column(MEASURE)
 
     entry: Mapped[Entry] = relationship(back_populates="photos")
 

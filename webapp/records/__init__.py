@@ -5,10 +5,12 @@ Writes are idempotent by the client-made UUID and settle conflicts by last write
 `client_updated_at`, so a replayed or late upload never duplicates or clobbers newer data.
 
 sync.py holds the rules every write follows (owner scope, the patient's lock and change numbers,
-last writer wins); entries.py, photos.py and changes.py apply them. Callers use this package's
+last writer wins); entries.py, photos.py and changes.py apply them; alignment.py lays each new
+photo onto its area's reference photo. Callers use this package's
 names: `from webapp import records`, then `records.save_entry(...)`.
 """
 
+from .alignment import backfill as align_unaligned_photos
 from .changes import Changes, changes_since
 from .entries import (
     DateTaken,
@@ -21,7 +23,7 @@ from .entries import (
     save_entry,
     save_session,
 )
-from .photos import TooManyPhotos, add_photo, delete_photo
+from .photos import TooManyPhotos, add_photo, delete_photo, measure_unmeasured_photos
 from .sync import UuidTaken, claim_changes, latest_allowed_date, owned, user_today
 
 __all__ = [
@@ -31,6 +33,7 @@ __all__ = [
     "TooManyPhotos",
     "UuidTaken",
     "add_photo",
+    "align_unaligned_photos",
     "changes_since",
     "claim_changes",
     "delete_photo",
@@ -39,6 +42,7 @@ __all__ = [
     "entry_on",
     "latest_allowed_date",
     "live_sessions",
+    "measure_unmeasured_photos",
     "owned",
     "recent_entries",
     "save_entry",

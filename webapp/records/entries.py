@@ -13,6 +13,7 @@ from ..models import Entry, TreatmentSession, User, utcnow
 from ..storage import PhotoStore
 from ..validation import EntryData, SessionData
 from ..vocabulary import RATINGS
+from .alignment import ensure_reference
 from .photos import live_photos, remove_bytes, tombstone_photo
 from .sync import claim_changes, commit_or_uuid_taken, locked_version, stamp, write_stamp
 
@@ -156,6 +157,8 @@ def delete_row(
     db.session.commit()
     for photo in photos:
         remove_bytes(store, photo)
+    for area in sorted({photo.area for photo in photos}):  # a reference may have gone with them
+        ensure_reference(user, area, store)
     return True
 
 

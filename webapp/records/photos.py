@@ -11,8 +11,9 @@ from sqlalchemy.exc import IntegrityError
 from .. import imaging
 from ..extensions import db
 from ..models import Entry, Photo, User, utcnow
-from ..storage import PhotoStore, new_key
+from ..storage import PhotoStore, StorageError, new_key
 from ..vocabulary import MAX_PHOTOS_PER_ENTRY
+from .alignment import REFERENCE_ALIGNMENT, align_new_photo, ensure_reference
 from .sync import UuidTaken, claim_changes
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,8 @@ def add_photo(
     for name, rendition in ingested.renditions.items():
         store.put(f"{key}/{name}.jpg", rendition.data, imaging.CONTENT_TYPE)
     photo = _photo_row(user, entry, photo_uuid, area, key, ingested)
+    # Before the lock: it may read the area's reference photo from the store.
+    photo.alignment = align_new_photo(photo, ingested.grey, store)
     try:
         photo.change_seq = claim_changes(user.id)
         # Under the patient's lock, in this order: a replay of this very upload that won while we
@@ -54,6 +57,9 @@ def add_photo(
             db.session.add(photo)
             db.session.commit()
             db.session.expire(entry, ["photos"])
+            if photo.alignment == REFERENCE_ALIGNMENT:
+                # Two first photos of an area added at once each became its reference: keep one.
+                ensure_reference(user, area, store)
             return photo, True
     except TooManyPhotos:
         db.session.rollback()  # releases the patient's lock
@@ -126,6 +132,8 @@ def delete_photo(photo: Photo, store: PhotoStore) -> None:
     tombstone_photo(photo, utcnow(), claim_changes(photo.user_id))
     db.session.commit()
     remove_bytes(store, photo)
+    # It may have been its area's reference: the others then align to the next fit.
+    ensure_reference(db.session.get(User, photo.user_id), photo.area, store)
 
 
 def tombstone_photo(photo: Photo, now: datetime, change: int) -> None:
@@ -152,3 +160,38 @@ def _drop_bytes(store: PhotoStore, key: str) -> None:
         store.delete_prefix(key)
     except Exception:
         log.exception("could not delete photo bytes under %s; the sweep will retry", key)
+
+
+def measure_unmeasured_photos(store: PhotoStore) -> int:
+    """Grade and map the marks of every live photo stored before photos were (quality None),
+    from its display rendition, within the region its patient chose; the number measured.
+
+    For `flask photos measure`. Each patient's photos are measured before their lock is taken,
+    then written under it with a change number each, so their phones hear of the new measures.
+    A photo whose bytes cannot be read keeps None and is counted out.
+    """
+    rows = db.session.execute(
+        db.select(Photo).where(Photo.deleted_at.is_(None), Photo.quality.is_(None))
+    ).scalars()
+    by_user: dict[int, list[tuple[Photo, imaging.PhotoQuality, imaging.MarkMetrics]]] = {}
+    for photo in rows:
+        try:
+            copy = imaging.analysis_copy(store.read(photo.rendition_key("display")))
+        except (KeyError, StorageError, imaging.ImageRejected):
+            log.warning("photo %s could not be read to measure it", photo.id)
+            continue
+        box = None if photo.region is None else imaging.validate_region(photo.region)
+        measures = (imaging.assess_quality(copy), imaging.measure_marks(copy, box))
+        by_user.setdefault(photo.user_id, []).append((photo, *measures))
+    measured = 0
+    for user_id, photos in by_user.items():
+        first = claim_changes(user_id, len(photos))
+        for offset, (photo, quality, marks) in enumerate(photos):
+            db.session.refresh(photo)  # as committed now, under the lock
+            if photo.deleted_at is not None:
+                continue
+            photo.quality, photo.marks = quality.as_dict(), marks.as_dict()
+            photo.change_seq = first + offset
+            measured += 1
+        db.session.commit()
+    return measured
