@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "webapp"
 PURE = [
     "imaging", "storage", "progress", "photo_choice", "charts", "validation", "vocabulary",
-    "summary", "sharing.fhir",
+    "summary", "sharing.fhir", "timeline.compare",
 ]  # fmt: skip
 WEB_FRAMEWORK = (
     "flask",

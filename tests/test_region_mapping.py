@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import re
 from datetime import date, timedelta
+from uuid import uuid4
 
 import numpy as np
 import pytest
@@ -354,3 +355,41 @@ def test_framing_of_the_compared_pair():
     assert compare.framing(reference, failed) == compare.Framing(note=compare.UNALIGNED_NOTE)
     assert compare.framing(item("a", None), item("b", None)) == compare.Framing()
     assert compare.framing(None, moved) == compare.Framing()
+
+
+# --- A new photo of the area is measured in the region already chosen ----------------------------
+
+
+def test_a_photo_logged_after_a_region_was_chosen_is_measured_in_it(logged_in, app, user):
+    reference = upload(logged_in, app, user.id, FACE, TODAY - timedelta(days=1))
+    post_region(logged_in, reference)
+    moved = stored(app, upload(logged_in, app, user.id, MOVED, TODAY))
+    assert moved.alignment["aligned"]
+    assert moved.region == pytest.approx(expected_box(REGION, MOVE_PIXELS), abs=0.02)
+
+
+def test_a_photo_synced_after_a_region_was_chosen_is_measured_in_it(logged_in, app, user):
+    reference = upload(logged_in, app, user.id, FACE, TODAY - timedelta(days=1))
+    post_region(logged_in, reference)
+    entry = str(uuid4())
+    body = {"date": TODAY.isoformat(), "client_updated_at": f"{TODAY.isoformat()}T00:00:00Z"}
+    assert logged_in.put(f"/api/v1/entries/{entry}", json=body).status_code == 201
+    form = {"file": (io.BytesIO(jpeg(MOVED)), "cheek.jpg"), "area": "left_cheek"}
+    answer = logged_in.put(
+        f"/api/v1/entries/{entry}/photos/{uuid4()}", data=form, content_type="multipart/form-data"
+    )
+    assert answer.status_code == 201
+    moved = stored(app, answer.get_json()["id"])
+    assert moved.region == pytest.approx(expected_box(REGION, MOVE_PIXELS), abs=0.02)
+    assert answer.get_json()["marks"] == moved.marks  # the answer is measured in the region too
+
+
+def test_the_clinicians_compare_draws_the_pair_in_one_framing(logged_in, app, area):
+    form = {"label": "Clinic", "expires_in_days": "30", "include_photos": "y"}
+    created = logged_in.post("/share", data=form).get_data(as_text=True)
+    link = re.search(r'value="http://localhost(/s/[A-Za-z0-9_-]+)"', created).group(1)
+    page = app.test_client().get(
+        f"{link}?area=left_cheek&a={area['reference']}&b={area['moved']}"
+    ).get_data(as_text=True)
+    assert page.count("data-align-transform=") == 2
+    assert "Aligned to the same framing." in page

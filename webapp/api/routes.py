@@ -20,6 +20,7 @@ from ..progress import SessionCalendar
 from ..pwa.account import account_tag
 from ..responses import RENDITIONS, photo_response
 from ..serializers import entry_json, photo_json, session_json
+from ..timeline.region import carry_region_to
 from ..validation import (
     Invalid,
     parse_area,
@@ -233,6 +234,8 @@ def put_photo(entry_id: str, photo_id: str):
         photo, created = records.add_photo(current_user, entry, photo_uuid, area, data, _store())
     except records.TooManyPhotos:
         raise ApiError(409, "An entry holds at most 6 photos.", code="too_many_photos") from None
+    if created:
+        carry_region_to(photo, _store())
     return jsonify(photo_json(photo)), 201 if created else 200
 
 

@@ -18,6 +18,7 @@ from ..models import Entry, Photo, TreatmentSession
 from ..progress import SessionCalendar
 from ..responses import RENDITIONS, photo_response
 from ..serializers import entry_json, session_json
+from ..timeline.region import carry_region_to
 from ..validation import Invalid, parse_area, parse_entry, parse_session
 from ..vocabulary import MAX_PHOTOS_PER_ENTRY, RED_FLAG_ADVICE, tracks_pie, tracks_pih
 from . import bp
@@ -140,7 +141,10 @@ def _apply_photo_changes(entry: Entry) -> list[tuple[str, int]]:
         try:
             area = parse_area(request.form.get(f"photo_{slot}_area"))
             data = upload.stream.read(imaging.MAX_UPLOAD_BYTES + 1)
-            records.add_photo(current_user, entry, str(uuid.uuid4()), area, data, _store())
+            photo, _ = records.add_photo(
+                current_user, entry, str(uuid.uuid4()), area, data, _store()
+            )
+            carry_region_to(photo, _store())
         except Invalid:
             errors.append((f"{label}: choose which area it shows.", 422))
         except imaging.ImageRejected as rejected:

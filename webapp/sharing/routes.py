@@ -28,6 +28,7 @@ from ..extensions import limiter
 from ..models import ShareLink, utcnow
 from ..responses import RENDITIONS, date_arg, photo_response, photo_url_builder
 from ..templating import coarse_device
+from ..timeline import compare as compare_photos
 from ..validation import Invalid
 from ..vocabulary import AREAS
 from . import bp, export, links, public
@@ -148,6 +149,7 @@ def public_view(token: str):
         candidates=page.candidates,
         left=page.left,
         right=page.right,
+        framing=compare_photos.framing(page.left, page.right),
     )
 
 
