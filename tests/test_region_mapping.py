@@ -388,8 +388,10 @@ def test_the_clinicians_compare_draws_the_pair_in_one_framing(logged_in, app, ar
     form = {"label": "Clinic", "expires_in_days": "30", "include_photos": "y"}
     created = logged_in.post("/share", data=form).get_data(as_text=True)
     link = re.search(r'value="http://localhost(/s/[A-Za-z0-9_-]+)"', created).group(1)
-    page = app.test_client().get(
-        f"{link}?area=left_cheek&a={area['reference']}&b={area['moved']}"
-    ).get_data(as_text=True)
+    page = (
+        app.test_client()
+        .get(f"{link}?area=left_cheek&a={area['reference']}&b={area['moved']}")
+        .get_data(as_text=True)
+    )
     assert page.count("data-align-transform=") == 2
     assert "Aligned to the same framing." in page
