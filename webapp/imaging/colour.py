@@ -176,15 +176,15 @@ def colour_metrics(image: Image.Image | bytes, region: Region | None = None) -> 
     else:
         small = srgb_reduced(image, _analysis_factor(max(image.size)), None)
     left, top, right, bottom = box
-    x0, x1 = _pixel_span(left, right, small.width)
-    y0, y1 = _pixel_span(top, bottom, small.height)
+    x0, x1 = pixel_span(left, right, small.width)
+    y0, y1 = pixel_span(top, bottom, small.height)
     pixels = np.asarray(small.crop((x0, y0, x1, y1)), dtype=np.uint8)
     lab = srgb_to_lab(pixels).reshape(-1, 3).mean(axis=0, dtype=np.float64)
     l_star, a_star, b_star = (float(v) for v in lab)
     return ColourMetrics(l_star, a_star, b_star, ita_degrees(l_star, b_star))
 
 
-def _pixel_span(start: float, end: float, size: int) -> tuple[int, int]:
+def pixel_span(start: float, end: float, size: int) -> tuple[int, int]:
     """Pixels lying wholly inside [start, end) of `size`, so background straddling a region's
     edge does not leak into it; a region thinner than a pixel gets the pixel at its centre."""
     first = math.ceil(start * size - 1e-9)

@@ -54,7 +54,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .colour import Region, _pixel_span, srgb_to_lab, validate_region
+from .colour import Region, pixel_span, srgb_to_lab, validate_region
 
 SKIN_HUE_DEGREES = (15.0, 85.0)  # h_ab of skin, from pale to dark, with red marks and lips
 MIN_SIDE = 24  # px: a smaller image is too small to tell a mark from the skin around it
@@ -117,8 +117,8 @@ def measure_marks(rgb: np.ndarray, region: Region | None = None) -> MarkMetrics:
     inside = np.ones((height, width), dtype=bool)
     if box is not None:
         inside[:] = False
-        x0, x1 = _pixel_span(box[0], box[2], width)
-        y0, y1 = _pixel_span(box[1], box[3], height)
+        x0, x1 = pixel_span(box[0], box[2], width)
+        y0, y1 = pixel_span(box[1], box[3], height)
         inside[y0:y1, x0:x1] = True
     skin_inside = int(np.count_nonzero(skin & inside))
     skin_fraction = skin_inside / int(np.count_nonzero(inside))
