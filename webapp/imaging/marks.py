@@ -163,30 +163,38 @@ def _odd(size: float) -> int:
 
 
 def _skin_mask(lab: np.ndarray) -> np.ndarray:
-    """Pixels of the photo's own skin colour (see the module docstring, step 1)."""
-    calm = cv2.blur(lab, (3, 3))
-    lightness, a, b = calm[..., 0], calm[..., 1], calm[..., 2]
+    """Pixels of the photo's own skin colour (see the module docstring, step 1).
+
+    Distances are compared squared, on contiguous channels: the gate is most of this function.
+    """
+    lightness, a, b = cv2.split(cv2.blur(lab, (3, 3)))
     low, high = np.tan(np.radians(SKIN_HUE_DEGREES))  # hue within: b*/a* between their tangents
-    candidate = (a > 0) & (b >= low * a) & (b <= high * a) & (np.hypot(a, b) >= 5.0)
+    candidate = (a > 0) & (b >= low * a) & (b <= high * a) & (a * a + b * b >= 25.0)
     candidate &= lightness >= 8.0
     height, width = candidate.shape
-    central = candidate[height // 4 : height - height // 4, width // 4 : width - width // 4]
-    typical_from = central if np.count_nonzero(central) >= MIN_SKIN_PIXELS else candidate
+    where = (slice(height // 4, height - height // 4), slice(width // 4, width - width // 4))
+    typical_from = candidate[where]
+    channels = (lightness[where], a[where], b[where])
+    if np.count_nonzero(typical_from) < MIN_SKIN_PIXELS:
+        typical_from, channels = candidate, (lightness, a, b)
     if np.count_nonzero(typical_from) < MIN_SKIN_PIXELS:
         return np.zeros(candidate.shape, dtype=bool)
-    where = (slice(height // 4, height - height // 4), slice(width // 4, width - width // 4))
-    pick = calm[where] if typical_from is central else calm
-    l0, a0, b0 = (float(np.median(pick[..., i][typical_from])) for i in range(3))
+    l0, a0, b0 = (float(np.median(c[typical_from], overwrite_input=True)) for c in channels)
     # Redder than typical is still skin (marks, flushed cheeks); less red, or other b*, is not.
-    distance = np.hypot(np.minimum(a - a0, 0.0), b - b0) / max(np.hypot(a0, b0), 1.0)
-    skin = candidate & (distance <= SKIN_COLOUR_TOLERANCE) & (lightness >= 0.45 * l0)
+    redder = np.minimum(a - a0, 0.0)
+    off = b - b0
+    reach = (SKIN_COLOUR_TOLERANCE * max(np.hypot(a0, b0), 1.0)) ** 2
+    skin = candidate & (redder * redder + off * off <= reach) & (lightness >= 0.45 * l0)
     opened = cv2.morphologyEx(skin.view(np.uint8), cv2.MORPH_OPEN, _DISC5)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(opened, connectivity=4)
     if count <= 1:
         return np.zeros(candidate.shape, dtype=bool)
     sizes = stats[:, cv2.CC_STAT_AREA]
     sizes[0] = 0
-    return (sizes >= max(MIN_SKIN_PIXELS, SKIN_PIECE_SHARE * sizes.max()))[labels]
+    big = sizes >= max(MIN_SKIN_PIXELS, SKIN_PIECE_SHARE * sizes.max())
+    if np.count_nonzero(big) == count - 1:  # every piece stays: no per-pixel look-up
+        return opened.view(bool)
+    return big[labels]
 
 
 def _baseline(channel: np.ndarray, skin: np.ndarray, window: int) -> np.ndarray:
