@@ -129,9 +129,12 @@ def measure_marks(rgb: np.ndarray, region: Region | None = None) -> MarkMetrics:
     core = cv2.erode(skin.view(np.uint8), _DISC7).astype(bool)
     min_pixels = max(3, round(MIN_MARK_PIXELS * scale**2))
     max_pixels = window * window // 4
-    base_l = _baseline(lab[..., 0], skin, window)
-    rise = lab[..., 1] - _baseline(lab[..., 1], skin, window)
-    fall = base_l - lab[..., 0]
+    lightness, a = cv2.split(lab)[:2]
+    weight = skin.astype(np.float32)
+    share = cv2.blur(weight, (window, window))  # the skin's share of each window, for both
+    base_l = _baseline(lightness, skin, weight, share, window)
+    rise = a - _baseline(a, skin, weight, share, window)
+    fall = base_l - lightness
     red = _marks(rise, core, RED_FLOOR, min_pixels, max_pixels)
     dark = _marks(fall, core, DARK_FLOOR, min_pixels, max_pixels)
     standard = (STANDARD_LIGHTNESS + 16.0) / np.maximum(base_l + 16.0, 1.0)
@@ -197,17 +200,18 @@ def _skin_mask(lab: np.ndarray) -> np.ndarray:
     return big[labels]
 
 
-def _baseline(channel: np.ndarray, skin: np.ndarray, window: int) -> np.ndarray:
+def _baseline(
+    channel: np.ndarray, skin: np.ndarray, weight: np.ndarray, share: np.ndarray, window: int
+) -> np.ndarray:
     """The median of `channel` over the skin in a `window`-wide square around each pixel.
 
     cv2's large-kernel median works on uint8 only, so the channel is coded at 0.25 units a step
     around the skin's median (enough for L* and a* of skin, and finer than a visible step);
     non-skin pixels are first filled with the mean skin value near them (or the median).
+    `weight` is the skin as float32 and `share` its `window` blur, made once for both channels.
     """
-    centre = float(np.median(channel[skin]))
-    weight = skin.astype(np.float32)
+    centre = float(np.median(channel[skin], overwrite_input=True))
     near = cv2.blur(channel * weight, (window, window))
-    share = cv2.blur(weight, (window, window))
     fill = np.where(share > 1e-3, near / np.maximum(share, 1e-3), centre)
     filled = np.where(skin, channel, fill)
     coded = np.clip(np.round((filled - centre) * 4.0 + 128.0), 0, 255).astype(np.uint8)
