@@ -129,7 +129,7 @@ def measure_marks(rgb: np.ndarray, region: Region | None = None) -> MarkMetrics:
     core = cv2.erode(skin.view(np.uint8), _DISC7).astype(bool)
     min_pixels = max(3, round(MIN_MARK_PIXELS * scale**2))
     max_pixels = window * window // 4
-    lightness, a = cv2.split(lab)[:2]
+    lightness, a = _planes(lab[..., :2])
     weight = skin.astype(np.float32)
     share = cv2.blur(weight, (window, window))  # the skin's share of each window, for both
     base_l = _baseline(lightness, skin, weight, share, window)
@@ -165,12 +165,18 @@ def _odd(size: float) -> int:
     return max(3, int(size) // 2 * 2 + 1)
 
 
+def _planes(image: np.ndarray) -> np.ndarray:
+    """The channels of an (H, W, C) image as contiguous (H, W) planes: numpy's copy, as cv2.split
+    measured up to 4x slower on the analysis copy."""
+    return np.ascontiguousarray(np.moveaxis(image, -1, 0))
+
+
 def _skin_mask(lab: np.ndarray) -> np.ndarray:
     """Pixels of the photo's own skin colour (see the module docstring, step 1).
 
     Distances are compared squared, on contiguous channels: the gate is most of this function.
     """
-    lightness, a, b = cv2.split(cv2.blur(lab, (3, 3)))
+    lightness, a, b = _planes(cv2.blur(lab, (3, 3)))
     low, high = np.tan(np.radians(SKIN_HUE_DEGREES))  # hue within: b*/a* between their tangents
     candidate = (a > 0) & (b >= low * a) & (b <= high * a) & (a * a + b * b >= 25.0)
     candidate &= lightness >= 8.0
