@@ -395,3 +395,11 @@ def test_the_clinicians_compare_draws_the_pair_in_one_framing(logged_in, app, ar
     )
     assert page.count("data-align-transform=") == 2
     assert "Aligned to the same framing." in page
+
+
+def test_compare_captions_give_each_photos_marks_not_its_central_colour(logged_in, area):
+    page = logged_in.get(
+        f"/compare?area=left_cheek&a={area['reference']}&b={area['moved']}"
+    ).get_data(as_text=True)
+    assert page.count("red marks Δa*") == 2
+    assert "ITA°" not in page

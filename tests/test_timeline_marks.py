@@ -278,5 +278,5 @@ def test_the_pdf_captions_give_the_marks_and_the_quality(tmp_path):
 def test_the_pdf_caption_of_an_older_photo_keeps_its_central_colour(tmp_path):
     pair = PhotoPair("left_cheek", item(10, lab=(14.46, 52.6)), item(40, lab=(12.0, 55.0)))
     text = report_text(pair, tmp_path)
-    assert "a* 14.5, ITA 53° (indicative)" in text
+    assert "a* 14.5, ITA° 53 (indicative)" in text
     assert "quality" not in text

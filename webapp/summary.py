@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from .photo_choice import PhotoItem
 from .progress import Alignment, DayRecord, SessionCalendar
@@ -162,6 +163,27 @@ def marks_phrase(name: str, symbol: str, contrast: str | None, area: str | None)
     numbers as written (`contrast` '6.2 to 4.1', `area` '3.2% to 1.5%'; None: not measured)."""
     text = name + (f" {symbol} {contrast}" if contrast is not None else "")
     return text + (f" over {area} of the skin" if area is not None else "")
+
+
+def photo_measures(photo: PhotoItem) -> str | None:
+    """What was measured on one photo, for its caption: 'red marks Δa* 6.2 over 3.2% of the
+    skin; no dark marks found (indicative)'; a photo stored before marks were measured gives its
+    central mean colour, 'a* 14.5, ITA° 53 (indicative)'; None when nothing was measured."""
+    if photo.marks is not None:
+        kinds = "; ".join(_marks_text(photo.marks, *kind) for kind in MEASURED.values())
+        return f"{kinds} (indicative)"
+    if photo.lab_a is not None and photo.ita_deg is not None:
+        return f"a* {photo.lab_a:.1f}, ITA° {photo.ita_deg:.0f} (indicative)"
+    return None
+
+
+def _marks_text(marks: Mapping[str, Any], name: str, contrast: str, symbol: str, area: str) -> str:
+    """'red marks Δa* 6.2 over 3.2% of the skin' (marks_phrase), or 'no red marks found'."""
+    difference, share = marks.get(contrast), marks.get(area)
+    if difference is None and not share:
+        return f"no {name} found"
+    difference_text = f"{difference:.1f}" if difference is not None else None
+    return marks_phrase(name, symbol, difference_text, f"{share * 100:.1f}%" if share else None)
 
 
 def changes_sentences(

@@ -1,4 +1,5 @@
-"""Jinja filters and globals: dates in the patient's timezone, the domain's labels."""
+"""Jinja filters and globals: dates in the patient's timezone, the domain's labels, what a photo
+measured."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from flask_login import current_user
 
 from . import vocabulary
 from .auth.forms import TIMEZONES
+from .summary import photo_measures
 
 
 def coarse_device(user_agent: str) -> str:
@@ -64,4 +66,5 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         timezones=TIMEZONES,
         vocab=vocabulary,
+        photo_measures=photo_measures,
     )

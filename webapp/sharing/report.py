@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from fpdf import FPDF, FontFace
 from fpdf.enums import TableHeadingsDisplay
@@ -23,7 +22,7 @@ from fpdf.fonts import TTFFont
 from ..photo_choice import PhotoItem
 from ..progress import SessionCalendar
 from ..storage import PhotoStore
-from ..summary import MEASURED, NO_WARNING_SIGNS, BeforeAndNow, marks_phrase
+from ..summary import NO_WARNING_SIGNS, BeforeAndNow, photo_measures
 from ..vocabulary import AREAS, DEVICES, RATINGS, TRACKS
 from .content import DayRow, PhotoPair, ReportContent
 
@@ -330,27 +329,14 @@ def _photo_pairs_section(pdf: _Report, pairs: Sequence[PhotoPair], store: PhotoS
 def _photo_caption(photo: PhotoItem) -> str:
     """'01 Dec 2026 · session 3, day 13 · Fair quality: Too dark', then its measured marks,
     'red marks Δa* 6.2 over 3.2% of the skin; no dark marks found (indicative)'; a photo stored
-    before marks were measured gives its central mean colour instead, 'a* 14.5, ITA 53°'."""
+    before marks were measured gives its central mean colour (summary.photo_measures)."""
     caption = (
         f"{photo.date:%d %b %Y} · session {photo.session_number}, day {photo.days_since_session}"
     )
     if photo.quality_note:
         caption += f" · {photo.quality_note}"
-    if photo.marks is not None:
-        marks = "; ".join(_marks_text(photo.marks, *kind) for kind in MEASURED.values())
-        caption += f"\n{marks} (indicative)"
-    elif photo.lab_a is not None and photo.ita_deg is not None:
-        caption += f"\na* {photo.lab_a:.1f}, ITA {photo.ita_deg:.0f}° (indicative)"
-    return caption
-
-
-def _marks_text(marks: Mapping[str, Any], name: str, contrast: str, symbol: str, area: str) -> str:
-    """'red marks Δa* 6.2 over 3.2% of the skin' (summary.marks_phrase), or 'no red marks found'."""
-    difference, share = marks.get(contrast), marks.get(area)
-    if difference is None and not share:
-        return f"no {name} found"
-    difference_text = f"{difference:.1f}" if difference is not None else None
-    return marks_phrase(name, symbol, difference_text, f"{share * 100:.1f}%" if share else None)
+    measures = photo_measures(photo)
+    return caption + (f"\n{measures}" if measures else "")
 
 
 def _ratings_section(pdf: _Report, content: ReportContent) -> None:
