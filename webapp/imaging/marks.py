@@ -68,6 +68,7 @@ SPREAD_FACTOR = 3.5  # seed threshold = max(floor, this x the robust spread of t
 MIN_FILL = 0.4  # of its bounding box a mark fills at least (a disc 0.79): no crescents, lines
 STANDARD_LIGHTNESS = 60.0  # L* the skin around a mark is brought to: see step 5
 REFERENCE_SIDE = 512  # the analysis copy's long side the pixel sizes above are given for
+MEDIAN_STEP = 5  # a photo-wide median is taken over every 5th value: exact to noise, 5x cheaper
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,12 @@ def _odd(size: float) -> int:
     return max(3, int(size) // 2 * 2 + 1)
 
 
+def _median(values: np.ndarray) -> float:
+    """The median of every MEDIAN_STEP-th of `values`, which it reorders: over the tens of
+    thousands of skin pixels it differs from the full median by noise."""
+    return float(np.median(values[::MEDIAN_STEP], overwrite_input=True))
+
+
 def _planes(image: np.ndarray) -> np.ndarray:
     """The channels of an (H, W, C) image as contiguous (H, W) planes: numpy's copy, as cv2.split
     measured up to 4x slower on the analysis copy."""
@@ -188,7 +195,7 @@ def _skin_mask(lab: np.ndarray) -> np.ndarray:
         typical_from, channels = candidate, (lightness, a, b)
     if np.count_nonzero(typical_from) < MIN_SKIN_PIXELS:
         return np.zeros(candidate.shape, dtype=bool)
-    l0, a0, b0 = (float(np.median(c[typical_from], overwrite_input=True)) for c in channels)
+    l0, a0, b0 = (_median(c[typical_from]) for c in channels)
     # Redder than typical is still skin (marks, flushed cheeks); less red, or other b*, is not.
     redder = np.minimum(a - a0, 0.0)
     off = b - b0
@@ -216,7 +223,7 @@ def _baseline(
     non-skin pixels are first filled with the mean skin value near them (or the median).
     `weight` is the skin as float32 and `share` its `window` blur, made once for both channels.
     """
-    centre = float(np.median(channel[skin], overwrite_input=True))
+    centre = _median(channel[skin])
     near = cv2.blur(channel * weight, (window, window))
     fill = np.where(share > 1e-3, near / np.maximum(share, 1e-3), centre)
     filled = np.where(skin, channel, fill)
@@ -242,8 +249,7 @@ def _marks(
         return core
     calm = cv2.medianBlur(difference.astype(np.float32), 3)
     values = calm[core]
-    middle = np.median(values)
-    spread = 1.4826 * float(np.median(np.abs(values - middle, out=values), overwrite_input=True))
+    spread = 1.4826 * _median(np.abs(values - _median(values), out=values))
     seed = max(floor, SPREAD_FACTOR * spread)
     grown = (calm >= 0.5 * seed) & core
     count, labels = cv2.connectedComponents(grown.view(np.uint8), connectivity=8)
