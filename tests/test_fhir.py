@@ -15,11 +15,30 @@ from fhir.resources.bundle import Bundle
 from tests.test_diary import entry_form, session_form
 from tests.test_share import create_link, log_with_photo, photos
 from webapp.extensions import db
-from webapp.models import Entry, ShareLink, utcnow
-from webapp.sharing.fhir import FhirEntry, FhirPhoto, FhirRecords, FhirSession, build_bundle
+from webapp.models import Entry, Photo, ShareLink, utcnow
+from webapp.sharing.fhir import (
+    UCUM,
+    FhirEntry,
+    FhirPhoto,
+    FhirRecords,
+    FhirSession,
+    build_bundle,
+)
 from webapp.vocabulary import RATINGS
 
 TODAY = date.today()
+DAY = date(2026, 3, 4)
+# A photo's stored measures (docs/api.md): red marks found, no dark mark (delta_l null).
+MARKS = {
+    "delta_a": 6.21,
+    "red_area": 0.03214,
+    "red_count": 3,
+    "delta_l": None,
+    "dark_area": 0.0,
+    "dark_count": 0,
+    "skin_fraction": 0.62,
+}
+QUALITY = {"verdict": "fair", "reasons": ["Too dark", "Blurred"], "mean_l": 38.2, "sharpness": 31.0}
 
 
 @pytest.fixture
@@ -49,6 +68,26 @@ def observations(bundle: dict, code_system: str) -> dict[str, dict]:
         if coding["system"].endswith(f"/CodeSystem/{code_system}"):
             found[coding["code"]] = observation
     return found
+
+
+def components(observation: dict, code_system: str) -> dict[str, dict]:
+    """An Observation's components whose code is in Skinlog's `code_system`, by code."""
+    found = {}
+    for component in observation["component"]:
+        (coding,) = component["code"]["coding"]
+        if coding["system"].endswith(f"/CodeSystem/{code_system}"):
+            found[coding["code"]] = component
+    return found
+
+
+def photo_bundle(**measures) -> dict:
+    """The Bundle of one photo with `measures` (FhirPhoto's fields), validated as R5."""
+    photo = FhirPhoto("p-1", "e-1", DAY, "chin", b"jpeg", **measures)
+    entry = FhirEntry("e-1", DAY, dict.fromkeys(RATINGS), None, None, (), (), "")
+    records = FhirRecords("k" * 64, "Zoë", datetime(2026, 3, 5, tzinfo=UTC), (), [entry], [photo])
+    bundle = build_bundle(records)
+    Bundle.model_validate(bundle)
+    return bundle
 
 
 def test_the_library_validates_fhir_r5():
@@ -128,7 +167,7 @@ def test_photo_is_embedded_with_its_measured_colour(logged_in, dermatologist, sa
     store = app.extensions["photo_store"]
     assert base64.b64decode(attachment["data"]) == store.read(photo.rendition_key("display"))
     (colour,) = observations(bundle, "colour").values()
-    values = {c["code"]["coding"][0]["code"]: c["valueQuantity"] for c in colour["component"]}
+    values = {code: c["valueQuantity"] for code, c in components(colour, "colour").items()}
     assert values["lab-l"] == {"value": round(photo.lab_l, 2), "unit": "L*"}
     assert values["lab-a"]["value"] == round(photo.lab_a, 2)
     assert values["ita"]["value"] == round(photo.ita_deg, 2) and values["ita"]["code"] == "deg"
@@ -235,3 +274,91 @@ def test_builder_takes_plain_data_and_says_when_an_image_is_lost():
         "4 – Severe"
     )
     assert build_bundle(records) == bundle, "the same records give the same ids"
+
+
+def test_a_photo_with_marks_has_a_marks_observation_in_its_units():
+    bundle = photo_bundle(lab_l=60.0, marks=MARKS)
+    (marks,) = observations(bundle, "marks").values()
+    found = components(marks, "marks")
+    assert found["red-delta-a"]["valueQuantity"] == {"value": 6.21, "unit": "a*"}
+    assert found["red-area"]["valueQuantity"] == {
+        "value": 3.214,
+        "unit": "%",
+        "system": UCUM,
+        "code": "%",
+    }, "a share of the skin, as a percentage"
+    assert found["red-count"] == {"code": found["red-count"]["code"], "valueInteger": 3}
+    assert found["dark-area"]["valueQuantity"]["value"] == 0.0
+    assert found["dark-count"]["valueInteger"] == 0
+    assert found["red-delta-a"]["code"]["text"] == "Red marks: Δa* against the skin around them"
+
+
+def test_a_mark_contrast_that_is_null_is_left_out():
+    bundle = photo_bundle(marks=MARKS | {"red_area": 0.0, "red_count": 0, "delta_a": None})
+    (marks,) = observations(bundle, "marks").values()
+    assert list(components(marks, "marks")) == [
+        "red-area",
+        "red-count",
+        "dark-area",
+        "dark-count",
+    ], "no red or dark mark found: no contrast, not a zero"
+
+
+def test_the_marks_observation_is_indicative_and_derived_from_its_photo():
+    bundle = photo_bundle(marks=MARKS)
+    (marks,) = observations(bundle, "marks").values()
+    (document_url,) = [
+        e["fullUrl"]
+        for e in bundle["entry"]
+        if e["resource"]["resourceType"] == "DocumentReference"
+    ]
+    assert marks["derivedFrom"] == [{"reference": document_url}]
+    assert marks["interpretation"] == [{"text": "Indicative, not a diagnosis"}]
+    (note,) = marks["note"]
+    assert "against the skin around it" in note["text"] and "not a diagnosis" in note["text"]
+    assert marks["bodySite"] == {"text": "Chin"} and marks["effectiveDateTime"] == "2026-03-04"
+
+
+def test_a_photo_without_marks_keeps_only_its_colour_observation():
+    bundle = photo_bundle(lab_l=60.0, lab_a=12.5)
+    assert observations(bundle, "marks") == {}
+    assert list(observations(bundle, "colour")) == ["measured-colour"]
+
+
+def test_both_photo_observations_carry_the_quality_grade_and_its_reasons():
+    bundle = photo_bundle(lab_l=60.0, marks=MARKS, quality=QUALITY)
+    (colour,) = observations(bundle, "colour").values()
+    (marks,) = observations(bundle, "marks").values()
+    for observation in (colour, marks):
+        grade = components(observation, "photo")["quality"]["valueCodeableConcept"]
+        assert grade["coding"][0]["code"] == "fair"
+        assert grade["coding"][0]["system"].endswith("/CodeSystem/photo-quality")
+        assert grade["text"] == "Fair: Too dark, Blurred"
+
+
+def test_a_good_photo_is_graded_without_reasons_and_an_ungraded_one_not_at_all():
+    good = photo_bundle(marks=MARKS, quality={"verdict": "good", "reasons": []})
+    (marks,) = observations(good, "marks").values()
+    assert components(marks, "photo")["quality"]["valueCodeableConcept"]["text"] == "Good"
+    ungraded = photo_bundle(marks=MARKS)
+    (marks,) = observations(ungraded, "marks").values()
+    assert components(marks, "photo") == {}
+
+
+def test_the_download_carries_the_stored_marks_and_quality(
+    logged_in, dermatologist, sample_photo, app
+):
+    log_with_photo(logged_in, sample_photo)
+    with app.app_context():
+        stored = db.session.execute(db.select(Photo)).scalar_one()
+        stored.marks, stored.quality = MARKS, QUALITY
+        db.session.commit()
+    bundle = download(dermatologist, create_link(logged_in))
+    (marks,) = observations(bundle, "marks").values()
+    found = components(marks, "marks")
+    assert found["red-delta-a"]["valueQuantity"]["value"] == MARKS["delta_a"]
+    assert found["red-count"]["valueInteger"] == MARKS["red_count"]
+    assert "dark-delta-l" not in found
+    grade = components(marks, "photo")["quality"]["valueCodeableConcept"]
+    assert grade["text"] == "Fair: Too dark, Blurred"
+    assert list(observations(bundle, "colour")) == ["measured-colour"], "kept for older readers"

@@ -2,7 +2,8 @@
 
 The same scope as the page and the PDF: only live rows dated within the link's range, notes read
 only when the link includes them, photos (the display rendition's bytes, from the photo store)
-only when it includes photos. Three queries: sessions, entries, photos. fhir.py builds the Bundle.
+only when it includes photos, with their measured colour, marks and quality grade. Three queries:
+sessions, entries, photos. fhir.py builds the Bundle.
 """
 
 from __future__ import annotations
@@ -125,6 +126,8 @@ def _photos(link: ShareLink, store: PhotoStore) -> list[FhirPhoto]:
             lab_a=photo.lab_a,
             lab_b=photo.lab_b,
             ita_deg=photo.ita_deg,
+            marks=photo.marks,
+            quality=photo.quality,
         )
         for photo, entry_uuid, day in db.session.execute(
             _within(link, query, Entry.date).order_by(Photo.id)

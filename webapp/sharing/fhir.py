@@ -7,15 +7,17 @@ clinician reads words, and no terminology server is needed (docs/domain.md says 
 
 The Patient has the display name only. Each treatment session is a Procedure; each daily entry a
 QuestionnaireResponse and, derived from it, an Observation per rating, severity and warning sign;
-each photo a DocumentReference holding the image, and an Observation of its measured colour,
-labelled indicative.
+each photo a DocumentReference holding the image and, labelled indicative, an Observation of its
+central colour (kept for records systems that already read it) and one of its red and dark marks
+against the skin around them. Both carry the photo's quality grade (good, fair, poor, and why) as
+a component, so a clinician weighs a figure from a blurred or dark photo accordingly.
 """
 
 from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -29,6 +31,25 @@ COLOUR_NOTE = (
     "Indicative, not a diagnosis: measured from a phone photo, whose colour moves with the light. "
     "A trend for this patient, not a figure to compare between people."
 )
+MARKS_NOTE = (
+    "Indicative, not a diagnosis: measured from a phone photo, each mark against the skin around "
+    "it in the same photo and at a standard exposure, which cancels much of the light. It reads "
+    "higher on darker skin and lower on paler skin: a trend for this patient, not a figure to "
+    "compare between people."
+)
+UCUM = "http://unitsofmeasure.org"
+_UCUM_CODES = {"°": "deg", "%": "%"}
+# The marks Observation's components: (code, label, key of Photo.marks, unit). A "%" is a share
+# of the skin (stored as a fraction); no unit, a count. Keys whose value is null are left out.
+MARK_COMPONENTS = (
+    ("red-delta-a", "Red marks: Δa* against the skin around them", "delta_a", "a*"),
+    ("red-area", "Red marks: share of the skin", "red_area", "%"),
+    ("red-count", "Red marks: number found", "red_count", None),
+    ("dark-delta-l", "Dark marks: ΔL* against the skin around them (<0 darker)", "delta_l", "L*"),
+    ("dark-area", "Dark marks: share of the skin", "dark_area", "%"),
+    ("dark-count", "Dark marks: number found", "dark_count", None),
+)
+QUALITY_VERDICTS = ("good", "fair", "poor")
 # Resource ids are name-based UUIDs (_urn): the same export made twice names them the same, so a
 # records system can tell a resend from a new record. Skinlog's own UUIDs are in `identifier`.
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, BASE)
@@ -68,6 +89,8 @@ class FhirPhoto:
     lab_a: float | None = None
     lab_b: float | None = None
     ita_deg: float | None = None
+    marks: Mapping[str, Any] | None = None  # Photo.marks (docs/api.md); None: not measured
+    quality: Mapping[str, Any] | None = None  # Photo.quality: {"verdict", "reasons", ...}
 
 
 @dataclass(frozen=True)
@@ -99,6 +122,8 @@ def build_bundle(records: FhirRecords) -> dict[str, Any]:
         resources.append((document, _document_reference(photo, patient)))
         if photo.lab_l is not None:
             resources.append(_colour_observation(photo, patient, document))
+        if photo.marks:
+            resources.append(_marks_observation(photo, patient, document))
     return {
         "resourceType": "Bundle",
         "type": "collection",
@@ -241,26 +266,87 @@ def _document_reference(photo: FhirPhoto, patient: str) -> dict[str, Any]:
 def _colour_observation(
     photo: FhirPhoto, patient: str, document: str
 ) -> tuple[str, dict[str, Any]]:
+    """The mean colour of the photo's measured region: what Skinlog measured before marks."""
+    measured = (
+        ("lab-l", "CIELAB L* (lightness)", photo.lab_l, "L*"),
+        ("lab-a", "CIELAB a* (redness)", photo.lab_a, "a*"),
+        ("lab-b", "CIELAB b* (yellowness)", photo.lab_b, "b*"),
+        ("ita", "Individual typology angle (ITA°)", photo.ita_deg, "°"),
+    )
     components = [
-        _component("lab-l", "CIELAB L* (lightness)", photo.lab_l, "L*"),
-        _component("lab-a", "CIELAB a* (redness)", photo.lab_a, "a*"),
-        _component("lab-b", "CIELAB b* (yellowness)", photo.lab_b, "b*"),
-        _component("ita", "Individual typology angle (ITA°)", photo.ita_deg, "°"),
+        _component("colour", code, label, _quantity(value, unit))
+        for code, label, value, unit in measured
+        if value is not None
     ]
-    resource = {
+    code = _concept("colour", "measured-colour", "Measured skin colour (indicative)")
+    resource = _photo_observation(photo, patient, document, code, COLOUR_NOTE, components)
+    return _urn("photo", photo.uuid, "colour"), resource
+
+
+def _marks_observation(photo: FhirPhoto, patient: str, document: str) -> tuple[str, dict[str, Any]]:
+    """The red (PIE) and dark (PIH) marks, each kind by its contrast with the skin around it, the
+    share of the skin it covers and its count; a contrast is null when no mark of its kind was
+    found, and then left out rather than sent as a zero a records system would plot."""
+    marks = photo.marks or {}
+    components = []
+    for code, label, key, unit in MARK_COMPONENTS:
+        value = marks.get(key)
+        if value is None:
+            continue
+        if unit is None:
+            found: dict[str, Any] = {"valueInteger": int(value)}
+        elif unit == "%":
+            found = _quantity(value * 100, unit, digits=3)
+        else:
+            found = _quantity(value, unit)
+        components.append(_component("marks", code, label, found))
+    code = _concept("marks", "measured-marks", "Measured acne marks (indicative)")
+    resource = _photo_observation(photo, patient, document, code, MARKS_NOTE, components)
+    return _urn("photo", photo.uuid, "marks"), resource
+
+
+def _photo_observation(
+    photo: FhirPhoto,
+    patient: str,
+    document: str,
+    code: dict[str, Any],
+    note: str,
+    components: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """An indicative Observation derived from the photo, with its quality grade when graded."""
+    quality = _quality_component(photo.quality)
+    if quality is not None:
+        components = [*components, quality]
+    observation = {
         "resourceType": "Observation",
         "status": "final",
         "category": [_category("imaging", "Imaging")],
-        "code": _concept("colour", "measured-colour", "Measured skin colour (indicative)"),
+        "code": code,
         "subject": {"reference": patient},
         "effectiveDateTime": photo.date.isoformat(),
         "bodySite": {"text": AREAS.get(photo.area, photo.area)},
         "derivedFrom": [{"reference": document}],
         "interpretation": [{"text": "Indicative, not a diagnosis"}],
-        "note": [{"text": COLOUR_NOTE}],
-        "component": [c for c in components if c is not None],
+        "note": [{"text": note}],
     }
-    return _urn("photo", photo.uuid, "colour"), resource
+    if components:  # FHIR JSON has no empty arrays
+        observation["component"] = components
+    return observation
+
+
+def _quality_component(quality: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """'Fair: Too dark, Blurred' as a coded component; None for a photo never graded."""
+    if not quality or quality.get("verdict") not in QUALITY_VERDICTS:
+        return None
+    verdict = str(quality["verdict"])
+    word = verdict.capitalize()
+    reasons = [str(reason) for reason in quality.get("reasons") or ()]
+    concept = {
+        "coding": [_coding("photo-quality", verdict, word)],
+        "text": f"{word}: {', '.join(reasons)}" if reasons else word,
+    }
+    label = "Photo quality (light, sharpness, colour cast)"
+    return _component("photo", "quality", label, {"valueCodeableConcept": concept})
 
 
 # --- Pieces ---------------------------------------------------------------------------------------
@@ -276,13 +362,17 @@ def _severity(value: int) -> dict[str, str]:
     return _coding("severity-scale", str(value), SEVERITY_WORDS.get(value, str(value)))
 
 
-def _component(name: str, label: str, value: float | None, unit: str) -> dict[str, Any] | None:
-    if value is None:
-        return None
-    quantity: dict[str, Any] = {"value": round(value, 2), "unit": unit}
-    if unit == "°":
-        quantity |= {"system": "http://unitsofmeasure.org", "code": "deg"}
-    return {"code": _concept("colour", name, label), "valueQuantity": quantity}
+def _component(system: str, code: str, label: str, value: dict[str, Any]) -> dict[str, Any]:
+    return {"code": _concept(system, code, label), **value}
+
+
+def _quantity(value: float, unit: str, digits: int = 2) -> dict[str, Any]:
+    """A valueQuantity; UCUM-coded when the unit is one (° and %), else the unit's symbol only:
+    CIELAB has no UCUM unit."""
+    quantity: dict[str, Any] = {"value": round(value, digits), "unit": unit}
+    if unit in _UCUM_CODES:
+        quantity |= {"system": UCUM, "code": _UCUM_CODES[unit]}
+    return {"valueQuantity": quantity}
 
 
 def _coding(system: str, code: str, display: str) -> dict[str, str]:
