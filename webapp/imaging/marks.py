@@ -223,7 +223,7 @@ def _baseline(
     non-skin pixels are first filled with the mean skin value near them (or the median).
     `weight` is the skin as float32 and `share` its `window` blur, made once for both channels.
     """
-    centre = _median(channel[skin])
+    centre = float(np.median(channel[skin], overwrite_input=True))
     near = cv2.blur(channel * weight, (window, window))
     fill = np.where(share > 1e-3, near / np.maximum(share, 1e-3), centre)
     filled = np.where(skin, channel, fill)
