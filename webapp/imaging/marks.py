@@ -138,9 +138,8 @@ def measure_marks(rgb: np.ndarray, region: Region | None = None) -> MarkMetrics:
     fall = base_l - lightness
     red = _marks(rise, core, RED_FLOOR, min_pixels, max_pixels)
     dark = _marks(fall, core, DARK_FLOOR, min_pixels, max_pixels)
-    standard = (STANDARD_LIGHTNESS + 16.0) / np.maximum(base_l + 16.0, 1.0)
-    red_delta, red_area, red_count = _figures(rise * standard, red & inside, skin_inside)
-    dark_delta, dark_area, dark_count = _figures(fall * standard, dark & inside, skin_inside)
+    red_delta, red_area, red_count = _figures(rise, red & inside, base_l, skin_inside)
+    dark_delta, dark_area, dark_count = _figures(fall, dark & inside, base_l, skin_inside)
     return MarkMetrics(
         red_delta,
         red_area,
@@ -224,17 +223,22 @@ def _baseline(
     `weight` is the skin as float32 and `share` its `window` blur, made once for both channels.
     """
     centre = float(np.median(channel[skin], overwrite_input=True))
-    near = cv2.blur(channel * weight, (window, window))
-    fill = np.where(share > 1e-3, near / np.maximum(share, 1e-3), centre)
-    filled = np.where(skin, channel, fill)
-    coded = np.clip(np.round((filled - centre) * 4.0 + 128.0), 0, 255).astype(np.uint8)
+    filled = cv2.blur(channel * weight, (window, window))  # worked on in place from here
+    np.divide(filled, np.maximum(share, 1e-3), out=filled)
+    filled[share <= 1e-3] = centre
+    np.copyto(filled, channel, where=skin)
+    filled -= centre
+    filled *= 4.0
+    filled += 128.0
+    coded = np.clip(np.rint(filled, out=filled), 0, 255, out=filled).astype(np.uint8)
     # At half resolution: the baseline is smooth, and the median costs a quarter.
     height, width = coded.shape
     half = cv2.resize(coded, ((width + 1) // 2, (height + 1) // 2), interpolation=cv2.INTER_AREA)
     median = cv2.resize(
         cv2.medianBlur(half, _odd(window / 2)), (width, height), interpolation=cv2.INTER_LINEAR
     )
-    return (median.astype(np.float32) - 128.0) / 4.0 + centre
+    decode = (np.arange(256, dtype=np.float32) - 128.0) / 4.0 + centre
+    return cv2.LUT(median, decode)
 
 
 def _marks(
@@ -276,11 +280,13 @@ def _marks(
 
 
 def _figures(
-    difference: np.ndarray, marks: np.ndarray, skin_pixels: int
+    difference: np.ndarray, marks: np.ndarray, base_l: np.ndarray, skin_pixels: int
 ) -> tuple[float | None, float, int]:
-    """(mean difference over the mark pixels or None, their share of the skin, blob count)."""
+    """(mean difference at the standard exposure (step 5) over the mark pixels or None, their
+    share of the skin, blob count)."""
     pixels = int(np.count_nonzero(marks))
     if pixels == 0:
         return None, 0.0, 0
     count = cv2.connectedComponents(marks.view(np.uint8), connectivity=8)[0] - 1
-    return float(difference[marks].mean()), pixels / skin_pixels, count
+    standard = (STANDARD_LIGHTNESS + 16.0) / np.maximum(base_l[marks] + 16.0, 1.0)
+    return float((difference[marks] * standard).mean()), pixels / skin_pixels, count
