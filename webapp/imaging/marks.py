@@ -113,8 +113,8 @@ def measure_marks(rgb: np.ndarray, region: Region | None = None) -> MarkMetrics:
         return NO_MARKS
     height, width = rgb.shape[:2]
     scale = max(height, width) / REFERENCE_SIDE
-    lab = np.asarray(srgb_to_lab(rgb), dtype=np.float32)
-    skin = _skin_mask(lab)
+    lightness, a, b = _planes(np.asarray(srgb_to_lab(rgb), dtype=np.float32))
+    skin = _skin_mask(lightness, a, b)
     inside = np.ones((height, width), dtype=bool)
     if box is not None:
         inside[:] = False
@@ -130,7 +130,6 @@ def measure_marks(rgb: np.ndarray, region: Region | None = None) -> MarkMetrics:
     core = cv2.erode(skin.view(np.uint8), _DISC7).astype(bool)
     min_pixels = max(3, round(MIN_MARK_PIXELS * scale**2))
     max_pixels = window * window // 4
-    lightness, a = _planes(lab[..., :2])
     weight = skin.astype(np.float32)
     share = cv2.blur(weight, (window, window))  # the skin's share of each window, for both
     base_l = _baseline(lightness, skin, weight, share, window)
@@ -177,12 +176,12 @@ def _planes(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.moveaxis(image, -1, 0))
 
 
-def _skin_mask(lab: np.ndarray) -> np.ndarray:
+def _skin_mask(lightness: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Pixels of the photo's own skin colour (see the module docstring, step 1).
 
-    Distances are compared squared, on contiguous channels: the gate is most of this function.
+    Distances are compared squared, on contiguous planes: the gate is most of this function.
     """
-    lightness, a, b = _planes(cv2.blur(lab, (3, 3)))
+    lightness, a, b = (cv2.blur(plane, (3, 3)) for plane in (lightness, a, b))
     low, high = np.tan(np.radians(SKIN_HUE_DEGREES))  # hue within: b*/a* between their tangents
     candidate = (a > 0) & (b >= low * a) & (b <= high * a) & (a * a + b * b >= 25.0)
     candidate &= lightness >= 8.0
