@@ -60,7 +60,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .api import bp as api_bp
     from .auth import bp as auth_bp
     from .diary import bp as diary_bp
+    from .portability import bp as portability_bp
     from .pwa import bp as pwa_bp
+    from .reminders import bp as reminders_bp
     from .sharing import bp as share_bp
     from .timeline import bp as timeline_bp
 
@@ -70,6 +72,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     app.register_blueprint(share_bp)
     app.register_blueprint(pwa_bp)
+    app.register_blueprint(reminders_bp)
+    app.register_blueprint(portability_bp)
 
     security.init_app(app)
     errors.init_app(app)

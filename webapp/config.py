@@ -76,6 +76,13 @@ def settings_from_environment(instance_path: str) -> dict[str, object]:
         # Argon2id cost; the defaults are argon2-cffi's RFC 9106 low-memory profile (64 MiB, t=3).
         "ARGON2_TIME_COST": int(os.environ.get("ARGON2_TIME_COST", "3")),
         "ARGON2_MEMORY_KIB": int(os.environ.get("ARGON2_MEMORY_KIB", str(64 * 1024))),
+        # Web Push (reminders): without VAPID_PRIVATE_KEY a key pair is generated once into the
+        # instance folder, like the secret key. The subject is how a push service reaches us.
+        "VAPID_PRIVATE_KEY": os.environ.get("VAPID_PRIVATE_KEY") or None,
+        "VAPID_SUBJECT": os.environ.get("VAPID_SUBJECT", "mailto:reminders@skinlog.invalid"),
+        # `make run` sends due reminders from a thread of its own process, so one machine reminds
+        # without cron; production runs `flask reminders send` every minute instead.
+        "REMINDERS_IN_PROCESS": _env_flag("REMINDERS_IN_PROCESS", False),
         **COMPRESSION,
     }
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import sqlalchemy as sa
@@ -270,6 +270,68 @@ class ShareView(db.Model):
     client: Mapped[str] = mapped_column(sa.String(80), default="")
 
     share_link: Mapped[ShareLink] = relationship(back_populates="views")
+
+
+class ReminderSettings(db.Model):
+    """When to remind one patient to log (reminders package). One row per patient, made with
+    defaults the first time the account page or the sender needs it.
+
+    `next_due_at` (UTC) is the one column the sender queries, indexed: the next moment something
+    may be due. The reminder time itself is local (`remind_at` in User.timezone), so a DST change
+    moves the UTC instant, not the hour the patient chose."""
+
+    __tablename__ = "reminder_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    daily_enabled: Mapped[bool] = mapped_column(default=False)
+    remind_at: Mapped[time] = mapped_column(sa.Time, default=time(20, 0))
+    # Days 1, 3, 7, 14 and 28 after a session: "take a photo today".
+    photo_days_enabled: Mapped[bool] = mapped_column(default=True)
+    # "Your next session may be due", once, when the usual interval between sessions has passed.
+    session_due_enabled: Mapped[bool] = mapped_column(default=True)
+    next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # The patient's local date of the last reminder sent: at most one a day.
+    last_sent_on: Mapped[date | None] = mapped_column(sa.Date)
+    # The session whose "next session may be due" was sent, so it is sent once.
+    session_due_sent_for: Mapped[str | None] = mapped_column(sa.String(36))
+    # Failed tries of the reminder now due (push service 5xx/429): the next try backs off.
+    attempts: Mapped[int] = mapped_column(default=0)
+
+    user: Mapped[User] = relationship()
+
+
+class PushSubscription(db.Model):
+    """One browser's Web Push subscription (a device the patient chose to be reminded on)."""
+
+    __tablename__ = "push_subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # The push service's URL for this browser: unique, a capability of its own.
+    endpoint: Mapped[str] = mapped_column(sa.String(1024), unique=True)
+    p256dh: Mapped[str] = mapped_column(sa.String(200))
+    auth: Mapped[str] = mapped_column(sa.String(64))
+    # Coarse only ("Chrome on Android"), for the patient's list of devices.
+    device: Mapped[str] = mapped_column(sa.String(80), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class CalendarFeed(db.Model):
+    """A private .ics address of one patient's reminders. Only the token's hash is stored; a new
+    address replaces the old one, and revoking deletes the row."""
+
+    __tablename__ = "calendar_feeds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User] = relationship()
 
 
 def iso_utc(value: datetime | None) -> str | None:

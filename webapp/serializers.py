@@ -9,10 +9,19 @@ and, for entries and sessions, `date`. Photo URLs come from url_for, hence Flask
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import url_for
 
-from .models import Entry, Photo, ShareLink, SyncedMixin, TreatmentSession, iso_utc
+from .models import (
+    Entry,
+    Photo,
+    PushSubscription,
+    ShareLink,
+    SyncedMixin,
+    TreatmentSession,
+    iso_utc,
+)
 from .progress import SessionCalendar
 
 
@@ -123,4 +132,16 @@ def share_link_json(link: ShareLink) -> dict[str, Any]:
         "date_to": link.date_to.isoformat() if link.date_to else None,
         "include_photos": link.include_photos,
         "include_notes": link.include_notes,
+    }
+
+
+def push_subscription_json(subscription: PushSubscription) -> dict[str, Any]:
+    """A device subscribed to reminders, as its owner sees it: never its keys, and the endpoint
+    only as the push service's host (the full URL is itself a capability to send to it)."""
+    return {
+        "id": subscription.id,
+        "device": subscription.device,
+        "push_service": urlsplit(subscription.endpoint).hostname or "",
+        "created_at": iso_utc(subscription.created_at),
+        "last_sent_at": iso_utc(subscription.last_sent_at),
     }
