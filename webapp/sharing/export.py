@@ -1,15 +1,20 @@
-"""The FHIR download of a live link: its rows read within the link's scope, made into a Bundle.
+"""Records read for a FHIR Bundle within a scope: a share link's, or a whole account's.
 
-The same scope as the page and the PDF: only live rows dated within the link's range, notes read
-only when the link includes them, photos (the display rendition's bytes, from the photo store)
-only when it includes photos, with their measured colour, marks and quality grade. Three queries:
-sessions, entries, photos. fhir.py builds the Bundle.
+A link's scope is the page's and the PDF's: only live rows dated within the link's range, notes
+read only when the link includes them, photos (the display rendition's bytes, from the photo
+store) only when it includes photos, with their measured colour, marks and quality grade. The
+account export (portability.export) reads the whole account in stretches of dates, with notes,
+its photos naming their files in the archive instead of carrying their bytes. Three queries per
+scope: sessions, entries, photos. fhir.py builds the Bundle.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -22,6 +27,24 @@ from .public import Download
 
 CONTENT_TYPE = "application/fhir+json; charset=utf-8"
 
+# What a photo's DocumentReference holds, from the stored photo and its entry's date: FhirPhoto's
+# `jpeg` (bytes or None) and, when it names its file instead, `file` (a path).
+PhotoContent = Callable[[Photo, date], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose live rows, dated from/to (inclusive; None = open), and whether notes are read."""
+
+    user_id: int
+    date_from: date | None = None
+    date_to: date | None = None
+    include_notes: bool = True
+
+    @classmethod
+    def of_link(cls, link: ShareLink) -> Scope:
+        return cls(link.user_id, link.date_from, link.date_to, link.include_notes)
+
 
 def fhir_download(link: ShareLink, store: PhotoStore) -> Download:
     """The link's records as a FHIR Bundle in JSON, and the name to save it under."""
@@ -32,30 +55,31 @@ def fhir_download(link: ShareLink, store: PhotoStore) -> Download:
 
 
 def read_records(link: ShareLink, store: PhotoStore) -> FhirRecords:
+    scope = Scope.of_link(link)
     return FhirRecords(
         patient_key=link.token_hash,
         patient_name=link.user.display_name,
         created_at=utcnow(),
-        sessions=_sessions(link),
-        entries=_entries(link),
-        photos=_photos(link, store) if link.include_photos else [],
+        sessions=read_sessions(scope),
+        entries=read_entries(scope),
+        photos=read_photos(scope, _embedded(store)) if link.include_photos else [],
     )
 
 
-def _notes(link: ShareLink, column: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
-    """The notes column, or "" when the link leaves notes out: then they are not even read."""
-    return column if link.include_notes else sa.literal("")
+def _notes(scope: Scope, column: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
+    """The notes column, or "" when the scope leaves notes out: then they are not even read."""
+    return column if scope.include_notes else sa.literal("")
 
 
-def _within(link: ShareLink, query: sa.Select, column: sa.ColumnElement[date]) -> sa.Select:
-    if link.date_from is not None:
-        query = query.where(column >= link.date_from)
-    if link.date_to is not None:
-        query = query.where(column <= link.date_to)
+def _within(scope: Scope, query: sa.Select, column: sa.ColumnElement[date]) -> sa.Select:
+    if scope.date_from is not None:
+        query = query.where(column >= scope.date_from)
+    if scope.date_to is not None:
+        query = query.where(column <= scope.date_to)
     return query.order_by(column)
 
 
-def _sessions(link: ShareLink) -> list[FhirSession]:
+def read_sessions(scope: Scope) -> list[FhirSession]:
     query = sa.select(
         TreatmentSession.uuid,
         TreatmentSession.date,
@@ -63,17 +87,17 @@ def _sessions(link: ShareLink) -> list[FhirSession]:
         TreatmentSession.needle_depth_mm,
         TreatmentSession.areas,
         TreatmentSession.setting,
-        _notes(link, TreatmentSession.notes),
-    ).where(TreatmentSession.user_id == link.user_id, TreatmentSession.deleted_at.is_(None))
+        _notes(scope, TreatmentSession.notes),
+    ).where(TreatmentSession.user_id == scope.user_id, TreatmentSession.deleted_at.is_(None))
     return [
         FhirSession(uuid, day, device or "", depth or 0.0, tuple(areas or ()), setting, notes)
         for uuid, day, device, depth, areas, setting, notes in db.session.execute(
-            _within(link, query, TreatmentSession.date)
+            _within(scope, query, TreatmentSession.date)
         )
     ]
 
 
-def _entries(link: ShareLink) -> list[FhirEntry]:
+def read_entries(scope: Scope) -> list[FhirEntry]:
     ratings = [getattr(Entry, name) for name in RATINGS]
     query = sa.select(
         Entry.uuid,
@@ -82,11 +106,11 @@ def _entries(link: ShareLink) -> list[FhirEntry]:
         Entry.pih_severity,
         Entry.red_flags,
         Entry.aftercare,
-        _notes(link, Entry.notes),
+        _notes(scope, Entry.notes),
         *ratings,
-    ).where(Entry.user_id == link.user_id, Entry.deleted_at.is_(None))
+    ).where(Entry.user_id == scope.user_id, Entry.deleted_at.is_(None))
     entries = []
-    for row in db.session.execute(_within(link, query, Entry.date)):
+    for row in db.session.execute(_within(scope, query, Entry.date)):
         uuid, day, pie, pih, red_flags, aftercare, notes, *values = row
         entries.append(
             FhirEntry(
@@ -103,14 +127,14 @@ def _entries(link: ShareLink) -> list[FhirEntry]:
     return entries
 
 
-def _photos(link: ShareLink, store: PhotoStore) -> list[FhirPhoto]:
-    """The live photos of live entries in range (as links.shared_photo allows), each with the
-    bytes of its display rendition."""
+def read_photos(scope: Scope, content: PhotoContent) -> list[FhirPhoto]:
+    """The live photos of live entries in range (as links.shared_photo allows), each with what
+    `content` gives it: its bytes, or where its file is."""
     query = (
         sa.select(Photo, Entry.uuid, Entry.date)
         .join(Entry, Photo.entry_id == Entry.id)
         .where(
-            Photo.user_id == link.user_id,
+            Photo.user_id == scope.user_id,
             Photo.deleted_at.is_(None),
             Entry.deleted_at.is_(None),
         )
@@ -121,24 +145,28 @@ def _photos(link: ShareLink, store: PhotoStore) -> list[FhirPhoto]:
             entry_uuid=entry_uuid,
             date=day,
             area=photo.area,
-            jpeg=_display_rendition(store, photo),
             lab_l=photo.lab_l,
             lab_a=photo.lab_a,
             lab_b=photo.lab_b,
             ita_deg=photo.ita_deg,
             marks=photo.marks,
             quality=photo.quality,
+            **content(photo, day),
         )
         for photo, entry_uuid, day in db.session.execute(
-            _within(link, query, Entry.date).order_by(Photo.id)
+            _within(scope, query, Entry.date).order_by(Photo.id)
         )
     ]
 
 
-def _display_rendition(store: PhotoStore, photo: Photo) -> bytes | None:
-    """The bytes of the photo's display rendition (1280 px long side), or None if the store has
+def _embedded(store: PhotoStore) -> PhotoContent:
+    """The bytes of each photo's display rendition (1280 px long side), or None if the store has
     lost them: the Bundle then says so rather than failing the whole download."""
-    try:
-        return store.read(photo.rendition_key("display"))
-    except KeyError:
-        return None
+
+    def content(photo: Photo, day: date) -> dict[str, Any]:
+        try:
+            return {"jpeg": store.read(photo.rendition_key("display"))}
+        except KeyError:
+            return {"jpeg": None}
+
+    return content

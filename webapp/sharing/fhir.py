@@ -1,23 +1,26 @@
 """A share link's records as a FHIR R5 Bundle, for a clinic that files them in its records system.
 
-Pure: it takes the plain data that export.py reads within the link's scope (notes already left
-out, photos already absent when the link leaves them out) and returns the Bundle as a dict. The
-codes are Skinlog's own, under an example domain, with the label a patient reads as the text: the
-clinician reads words, and no terminology server is needed (docs/domain.md says what they mean).
+Pure: it takes the plain data that export.py reads within a scope (a link's, or the whole
+account's for the export archive; notes already left out, photos already absent when the link
+leaves them out) and returns the Bundle as a dict, or its entries one at a time for a writer that
+streams a long history. The codes are Skinlog's own, under an example domain, with the label a
+patient reads as the text: the clinician reads words, and no terminology server is needed
+(docs/domain.md says what they mean).
 
 The Patient has the display name only. Each treatment session is a Procedure; each daily entry a
 QuestionnaireResponse and, derived from it, an Observation per rating, severity and warning sign;
-each photo a DocumentReference holding the image and, labelled indicative, an Observation of its
-central colour (kept for records systems that already read it) and one of its red and dark marks
-against the skin around them. Both carry the photo's quality grade (good, fair, poor, and why) as
-a component, so a clinician weighs a figure from a blurred or dark photo accordingly.
+each photo a DocumentReference holding the image (or naming its file) and, labelled indicative,
+an Observation of its central colour (kept for records systems that already read it) and one of
+its red and dark marks against the skin around them. Both carry the photo's quality grade (good,
+fair, poor, and why) as a component, so a clinician weighs a figure from a blurred or dark photo
+accordingly.
 """
 
 from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -84,13 +87,16 @@ class FhirPhoto:
     entry_uuid: str
     date: date  # its entry's
     area: str
-    jpeg: bytes | None  # the display rendition; None if the store has lost it
+    jpeg: bytes | None  # the display rendition, embedded; None if not (lost, or `file` given)
     lab_l: float | None = None  # indicative colour of the measured region
     lab_a: float | None = None
     lab_b: float | None = None
     ita_deg: float | None = None
     marks: Mapping[str, Any] | None = None  # Photo.marks (docs/api.md); None: not measured
     quality: Mapping[str, Any] | None = None  # Photo.quality: {"verdict", "reasons", ...}
+    # Where the image is instead of `jpeg`: its path beside the Bundle (the account export's
+    # photos/... file), so a long history's Bundle does not carry every photo as base64.
+    file: str | None = None
 
 
 @dataclass(frozen=True)
@@ -105,31 +111,48 @@ class FhirRecords:
 
 def build_bundle(records: FhirRecords) -> dict[str, Any]:
     """A Bundle of type "collection" holding every resource of `records`, ready for json.dumps."""
-    patient = _urn("patient", records.patient_key)
-    resources: list[tuple[str, dict[str, Any]]] = [(patient, _patient(records))]
+    return {**bundle_header(records), "entry": list(bundle_entries(records))}
+
+
+def bundle_header(records: FhirRecords) -> dict[str, Any]:
+    """The Bundle without its entries: a writer that streams a long history writes this, then
+    the entries of `bundle_entries` for one stretch of dates after another."""
+    return {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "timestamp": records.created_at.isoformat().replace("+00:00", "Z"),
+    }
+
+
+def bundle_entries(records: FhirRecords, *, patient: bool = True) -> Iterator[dict[str, Any]]:
+    """The Bundle's entries for `records`, one at a time; `patient=False` leaves out the Patient
+    (already written with an earlier stretch: every stretch names the same one). A photo must
+    come in the same `records` as its entry, which lists it."""
+    subject = _urn("patient", records.patient_key)
+    if patient:
+        yield _bundle_entry(subject, _patient(records))
     for session in records.sessions:
-        resources.append((_urn("session", session.uuid), _procedure(session, patient)))
+        yield _bundle_entry(_urn("session", session.uuid), _procedure(session, subject))
     photos_of: dict[str, list[str]] = {}
     for photo in records.photos:
         photos_of.setdefault(photo.entry_uuid, []).append(_urn("photo", photo.uuid))
     for entry in records.entries:
         response = _urn("entry", entry.uuid)
         photos = photos_of.get(entry.uuid, [])
-        resources.append((response, _questionnaire_response(entry, patient, photos)))
-        resources += _entry_observations(entry, patient, response)
+        yield _bundle_entry(response, _questionnaire_response(entry, subject, photos))
+        for url, resource in _entry_observations(entry, subject, response):
+            yield _bundle_entry(url, resource)
     for photo in records.photos:
         document = _urn("photo", photo.uuid)
-        resources.append((document, _document_reference(photo, patient)))
+        yield _bundle_entry(document, _document_reference(photo, subject))
         if photo.lab_l is not None:
-            resources.append(_colour_observation(photo, patient, document))
+            yield _bundle_entry(*_colour_observation(photo, subject, document))
         if photo.marks:
-            resources.append(_marks_observation(photo, patient, document))
-    return {
-        "resourceType": "Bundle",
-        "type": "collection",
-        "timestamp": records.created_at.isoformat().replace("+00:00", "Z"),
-        "entry": [{"fullUrl": url, "resource": resource} for url, resource in resources],
-    }
+            yield _bundle_entry(*_marks_observation(photo, subject, document))
+
+
+def _bundle_entry(url: str, resource: dict[str, Any]) -> dict[str, Any]:
+    return {"fullUrl": url, "resource": resource}
 
 
 # --- Resources ------------------------------------------------------------------------------------
@@ -249,6 +272,8 @@ def _document_reference(photo: FhirPhoto, patient: str) -> dict[str, Any]:
     }
     if photo.jpeg is not None:
         attachment["data"] = base64.b64encode(photo.jpeg).decode("ascii")
+    elif photo.file is not None:
+        attachment["url"] = photo.file
     else:
         attachment["title"] += " (image not available)"
     return {
