@@ -33,7 +33,9 @@ def _sqlite_settings(dbapi_connection, connection_record) -> None:
     commit costs one fsync (synchronous=FULL keeps every acknowledged write durable); wait for a
     lock held by another worker instead of failing; enforce foreign keys as PostgreSQL does;
     overwrite deleted rows with zeros (health data: a deleted account must not stay readable in
-    the file)."""
+    the file; see erase_deleted_sqlite_content for what this does not reach); and cut the log
+    back to nothing whenever a writer restarts it, so old copies of pages do not linger at its
+    end (a few truncations more, after each checkpoint; the log is not preallocated anyway)."""
     if not isinstance(dbapi_connection, sqlite3.Connection):
         return
     cursor = dbapi_connection.cursor()
@@ -42,16 +44,34 @@ def _sqlite_settings(dbapi_connection, connection_record) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA secure_delete=ON")
+    cursor.execute("PRAGMA journal_size_limit=0")
     cursor.close()
 
 
-def flush_sqlite_write_ahead_log() -> None:
-    """After deleting a patient's data: on SQLite, secure_delete zeroes the rows only in the newest
-    copy of each page, and the write-ahead log still holds older copies. Copy the pages into the
-    database file and empty the log. Nothing to do on other databases."""
+def erase_deleted_sqlite_content() -> None:
+    """After deleting a patient's data on SQLite, leave none of it readable in the database files.
+    Nothing to do on other databases.
+
+    secure_delete zeroes a deleted row where it lies, but not the stale copies SQLite leaves in a
+    page's unused space when it moves rows between pages (a page splits or is rebalanced as rows
+    grow, e.g. a note edited several times): those are not rows any more, so nothing zeroes them,
+    and they outlive the account (tests/test_account_deletion.py reads them in the file). VACUUM
+    rewrites the database into fresh pages that hold only live rows; the checkpoint then copies
+    them into the file and empties the write-ahead log, which holds older copies of pages too.
+
+    The cost: VACUUM rewrites the whole file (photo bytes are not in it) and holds the write lock
+    meanwhile, so other workers' writes wait for it (busy_timeout); about a second per hundred MB.
+    Deleting an account is rare, and a deployment whose database outgrows that runs PostgreSQL.
+    Row ids survive: every table has an INTEGER PRIMARY KEY, which VACUUM keeps."""
     if db.engine.dialect.name != "sqlite":
         return
-    with db.engine.connect() as connection:
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.exec_driver_sql("VACUUM")
+        # Waits (busy_timeout) for readers still on an older snapshot, then empties the log.
         busy, _, _ = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
-    if busy:  # a reader in another worker kept the log; the next checkpoint that ends it will do
-        logging.getLogger(__name__).warning("The SQLite write-ahead log could not be emptied")
+    if busy:
+        # A reader in another worker held the log for longer than busy_timeout. journal_size_limit
+        # (above) cuts the log back when the next writer restarts it, so its copies go then.
+        logging.getLogger(__name__).warning(
+            "The SQLite write-ahead log could not be emptied after an account deletion"
+        )

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from .. import records
-from ..extensions import db, flush_sqlite_write_ahead_log
+from ..extensions import db, erase_deleted_sqlite_content
 from ..models import (
     Entry,
     LoginSession,
@@ -160,4 +160,4 @@ def delete_account(user: User, store: PhotoStore) -> None:
     db.session.execute(db.delete(ShareLink).where(ShareLink.user_id == user.id))
     db.session.delete(user)
     db.session.commit()
-    flush_sqlite_write_ahead_log()
+    erase_deleted_sqlite_content()
