@@ -9,13 +9,14 @@ deletes the row, so an old address answers exactly like one never made.
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, time
+from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 
 from .. import records
 from ..extensions import db
-from ..models import CalendarFeed, ReminderSettings, User, token_digest, utcnow
+from ..models import CalendarFeed, User, token_digest, utcnow
+from . import service
 from .calendar import FeedSession, FeedSettings, build_calendar, zone_of
 
 TOKEN_BYTES = 32
@@ -101,12 +102,9 @@ def calendar_of(feed: CalendarFeed, *, log_url: str, now: datetime | None = None
 
 
 def _settings_of(user: User) -> FeedSettings:
-    """The patient's reminder settings; the model's defaults while they have none saved."""
-    saved = db.session.execute(
-        db.select(ReminderSettings).where(ReminderSettings.user_id == user.id)
-    ).scalar_one_or_none()
-    if saved is None:
-        return FeedSettings(daily_enabled=False, remind_at=time(20, 0), photo_days_enabled=True)
+    """What of the patient's reminder settings the calendar shows (made with the defaults on
+    first need, as the account page does)."""
+    saved = service.settings_for(user)
     return FeedSettings(
         daily_enabled=saved.daily_enabled,
         remind_at=saved.remind_at,
