@@ -1,11 +1,12 @@
-"""Register, log in and out, and the account page (profile, password, export, delete)."""
+"""Register, log in and out, and the account page (profile, password, delete; the export and
+import of the patient's data are the portability package's)."""
 
 from __future__ import annotations
 
 import hashlib
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import limiter
@@ -181,15 +182,6 @@ def change_password():
     login_user(user, remember=True)
     flash("Password changed. Other devices have been signed out.", "success")
     return redirect(url_for("auth.account"))
-
-
-@bp.get("/account/export.json")
-@login_required
-def export_data():
-    """Everything the patient logged, as JSON (their right to a copy of their data)."""
-    response = jsonify(account.export(current_user))
-    response.headers["Content-Disposition"] = "attachment; filename=skinlog-export.json"
-    return response
 
 
 @bp.post("/account/delete")
