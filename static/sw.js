@@ -11,6 +11,8 @@
 //             the log form's camera lays over its view), then answer
 //             "uploaded": the outbox uploaded something; renew every page kept that shows it
 //   sync      Background Sync: upload the outbox, then renew those pages
+//   push      a reminder from the server (webapp/reminders): show it as a notification
+//   notificationclick   focus an open Skinlog window on the reminder's page, or open one
 import { SYNC_TAG, syncOutbox } from "/static/js/outbox/sync.js";
 
 const VERSION = "__SHELL_VERSION__";
@@ -230,4 +232,53 @@ self.addEventListener("sync", (event) => {
     // Throwing makes the browser try again later; a rejected item waits for the patient.
     if (result.stopped === "network") throw new Error("still offline");
   }));
+});
+
+// A reminder's payload is small JSON, {"title", "body", "url"}: it passes through the browser
+// vendor's push service, so it says no more than "Time to log day 3 after session 2". A push
+// that is not that JSON still shows a plain reminder: Chromium counts a push shown nothing.
+const REMINDER = { title: "Skinlog", body: "Time to log today.", url: "/log" };
+
+function reminderOf(data) {
+  let payload = {};
+  try {
+    payload = (data && data.json()) || {};
+  } catch {
+    // not JSON: the plain reminder
+  }
+  const text = (value, fallback) => (typeof value === "string" && value ? value : fallback);
+  // Only a page of this site: a payload cannot send the patient elsewhere.
+  let url = REMINDER.url;
+  try {
+    const target = new URL(text(payload.url, REMINDER.url), self.location.origin);
+    if (target.origin === self.location.origin) url = target.pathname + target.search;
+  } catch {
+    // a bad URL: the log
+  }
+  return { title: text(payload.title, REMINDER.title), body: text(payload.body, REMINDER.body), url };
+}
+
+self.addEventListener("push", (event) => {
+  const reminder = reminderOf(event.data);
+  event.waitUntil(self.registration.showNotification(reminder.title, {
+    body: reminder.body,
+    icon: "/static/icons/icon-192.png",
+    badge: "/static/icons/icon-192.png",
+    tag: "skinlog-reminder", // a newer reminder replaces an unread one
+    data: { url: reminder.url },
+  }));
+});
+
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  const url = (event.notification.data && event.notification.data.url) || REMINDER.url;
+  event.waitUntil((async () => {
+    const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+    const open = windows.find((client) => new URL(client.url).origin === self.location.origin);
+    if (open) {
+      const focused = await open.focus();
+      return (focused || open).navigate(url).catch(() => self.clients.openWindow(url));
+    }
+    return self.clients.openWindow(url);
+  })());
 });

@@ -11,6 +11,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import limiter
 from ..models import token_digest
+from ..reminders.account import RemindersView, account_view
 from . import account, bp
 from .forms import ConfirmForm, LoginForm, PasswordChangeForm, ProfileForm, RegisterForm
 
@@ -134,7 +135,9 @@ def show_account():
     return _account_page()
 
 
-def _account_page(profile_form=None, password_form=None, status: int = 200):
+def _account_page(
+    profile_form=None, password_form=None, status: int = 200, reminders: RemindersView | None = None
+):
     profile_form = profile_form or ProfileForm(obj=current_user)
     if profile_form.fitzpatrick.data is None:
         profile_form.fitzpatrick.data = ""
@@ -145,6 +148,7 @@ def _account_page(profile_form=None, password_form=None, status: int = 200):
         confirm_form=ConfirmForm(),
         logins=account.logins_of(current_user),
         current_token_hash=token_digest(current_user.current_login_token or ""),
+        reminders=reminders or account_view(current_user),
     ), status
 
 

@@ -58,6 +58,8 @@ SHELL_STATIC = (
     "js/camera/ghost.js",
     "js/camera/meter.js",
     "js/camera/gates.js",
+    "js/reminders/push.js",
+    "js/reminders/device.js",
     "js/timeline.js",  # the compare slider of the timeline pages kept as offline copies
     "icons/icon-192.png",
     "icons/icon-512.png",
