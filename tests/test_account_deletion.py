@@ -292,6 +292,29 @@ def test_every_row_of_the_account_goes_in_every_table(app, history):
         assert rows_of(history.bystander.id) == bystander, "the other patient keeps every row"
 
 
+def test_every_row_goes_even_where_the_database_would_not_cascade(app, history):
+    """The deletion names every table itself: SQLite cascades only on a connection that turned
+    foreign keys on, and a table added without ON DELETE CASCADE would not cascade anywhere."""
+    sqlite_path(app)
+    with app.app_context():
+        engine = db.engine
+        engine.dispose()
+        sa.event.listen(engine, "connect", _foreign_keys_off)
+        assert db.session.execute(sa.text("PRAGMA foreign_keys")).scalar_one() == 0
+        db.session.remove()
+        before = rows_of(history.patient.id)
+        db.session.remove()
+
+    delete_account(history.phone)
+
+    with app.app_context():
+        assert still_there(before) == dict.fromkeys(before, 0)
+
+
+def _foreign_keys_off(dbapi_connection: sqlite3.Connection, connection_record: object) -> None:
+    dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+
+
 # --- Every photo byte -----------------------------------------------------------------------------
 
 

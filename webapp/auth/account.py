@@ -12,9 +12,12 @@ from sqlalchemy.orm import joinedload
 from .. import records
 from ..extensions import db, erase_deleted_sqlite_content
 from ..models import (
+    CalendarFeed,
     Entry,
     LoginSession,
     Photo,
+    PushSubscription,
+    ReminderSettings,
     ShareLink,
     ShareView,
     TreatmentSession,
@@ -147,17 +150,34 @@ def export(user: User) -> dict[str, Any]:
 
 
 def delete_account(user: User, store: PhotoStore) -> None:
-    """Delete the account and everything in it: photo bytes, rows (tombstones too), share links
-    and their visits, logins. Bytes go first: if the store fails, no row is deleted and the
-    patient can try again, rather than rows gone and pictures left behind."""
+    """Delete the account and everything in it: photo bytes (a tombstone's too), every row that
+    is the patient's, and on SQLite every stale copy of them in the database files.
+
+    Bytes go first: if the store fails (StorageError), no row is deleted and the patient can try
+    again, rather than rows gone and pictures left behind. Every table is named here, children
+    first, rather than left to ON DELETE CASCADE: SQLite enforces that only on a connection that
+    turned foreign keys on (tests/test_account_deletion.py checks every table that points at a
+    user or at a row of theirs)."""
     keys = db.session.execute(db.select(Photo.storage_key).where(Photo.user_id == user.id))
     for key in list(keys.scalars()):
         store.delete_prefix(key)
-    for model in (Photo, Entry, TreatmentSession, LoginSession):
-        db.session.execute(db.delete(model).where(model.user_id == user.id))
     links = db.select(ShareLink.id).where(ShareLink.user_id == user.id)
     db.session.execute(db.delete(ShareView).where(ShareView.share_link_id.in_(links)))
-    db.session.execute(db.delete(ShareLink).where(ShareLink.user_id == user.id))
+    for model in OWNED_BY_USER_ID:
+        db.session.execute(db.delete(model).where(model.user_id == user.id))
     db.session.delete(user)
     db.session.commit()
     erase_deleted_sqlite_content()
+
+
+# The tables with a user_id, children before their parents (photos point at entries).
+OWNED_BY_USER_ID = (
+    Photo,
+    Entry,
+    TreatmentSession,
+    ShareLink,
+    LoginSession,
+    ReminderSettings,
+    PushSubscription,
+    CalendarFeed,
+)
