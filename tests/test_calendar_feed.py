@@ -388,3 +388,18 @@ def test_guessing_tokens_is_rate_limited(calendar_app):
 def test_a_calendar_app_fetching_a_live_address_is_not_rate_limited(logged_in, calendar_app):
     path = create_address(logged_in)
     assert {calendar_app.get(path).status_code for _ in range(30)} == {200}
+
+
+def test_account_page_offers_an_address_then_a_new_one_and_revoke(logged_in):
+    page = logged_in.get("/account").get_data(as_text=True)
+    assert "Add reminders to your calendar" in page
+    assert "Make a calendar address" in page and "Revoke the calendar address" not in page
+    create_address(logged_in)
+    page = logged_in.get("/account").get_data(as_text=True)
+    assert "Make a new calendar address" in page and "Revoke the calendar address" in page
+
+
+def test_revoking_says_so_on_the_account_page(logged_in):
+    create_address(logged_in)
+    response = logged_in.post("/account/calendar/revoke", follow_redirects=True)
+    assert "Your calendar address no longer works" in response.get_data(as_text=True)
