@@ -374,13 +374,6 @@ def test_account_page_lists_signed_in_devices(logged_in):
     assert "(this device)" in page
 
 
-def test_export_contains_the_patients_data(logged_in, user):
-    response = logged_in.get("/account/export.json")
-    assert response.status_code == 200
-    assert response.get_json()["account"]["email"] == user.email
-    assert "attachment" in response.headers["Content-Disposition"]
-
-
 def test_delete_account_needs_password_and_removes_everything(app, logged_in, user):
     logged_in.post("/account/delete", data={"password": "wrong"})
     with app.app_context():
