@@ -1,0 +1,90 @@
+"""A real Web Push service on loopback for the reminder tests: the npm package `web-push-testing`
+(installed into tests/push_service by `make install-dev`: npm ci). It checks each request's VAPID
+signature against the key the subscription was made with, decrypts the aes128gcm payload, keeps
+what it received, and can expire a subscription so the next push gets 410.
+
+    with web_push_testing() as service:
+        subscription = service.subscribe(application_server_key)   # endpoint, keys, clientHash
+        ...
+        service.messages(subscription)      # the decrypted payloads, in order
+        service.expire(subscription)        # the next push to it answers 410
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.pg_server import free_port
+from tests.servers import PROJECT_ROOT, wait_for_port
+
+FOLDER = PROJECT_ROOT / "tests" / "push_service"
+SERVE = FOLDER / "serve.js"
+PACKAGE = FOLDER / "node_modules" / "web-push-testing"
+
+
+@dataclass
+class PushService:
+    url: str
+
+    def subscribe(self, application_server_key: str) -> dict[str, Any]:
+        """A new browser subscription bound to the server's public key (as pushManager makes)."""
+        response = requests.post(
+            f"{self.url}/subscribe",
+            # The service wants userVisibleOnly as the string "true", as a form would send it.
+            json={"userVisibleOnly": "true", "applicationServerKey": application_server_key},
+            timeout=10,
+        )
+        response.raise_for_status()
+        return response.json()["data"]
+
+    def messages(self, subscription: dict[str, Any]) -> list[str]:
+        response = requests.post(
+            f"{self.url}/get-notifications",
+            json={"clientHash": subscription["clientHash"]},
+            timeout=10,
+        )
+        response.raise_for_status()
+        return response.json()["data"]["messages"]
+
+    def expire(self, subscription: dict[str, Any]) -> None:
+        response = requests.post(
+            f"{self.url}/expire-subscription/{subscription['clientHash']}", timeout=10
+        )
+        response.raise_for_status()
+
+
+@contextlib.contextmanager
+def web_push_testing() -> Iterator[PushService]:
+    node = shutil.which("node")
+    if node is None or not PACKAGE.exists():
+        pytest.skip("web-push-testing is not installed: make install-dev (npm ci)")
+    port = free_port()
+    log = Path(tempfile.mkstemp(prefix="skinlog-push-", suffix=".log")[1])
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [node, str(SERVE), str(port)],
+            cwd=FOLDER,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_for_port(port, process)
+        yield PushService(f"http://127.0.0.1:{port}")
+    except Exception as exc:
+        exc.add_note(f"web-push-testing log:\n{log.read_text(errors='replace')[-4000:]}")
+        raise
+    finally:
+        process.terminate()
+        process.wait(10)
+        log.unlink(missing_ok=True)

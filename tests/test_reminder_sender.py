@@ -1,0 +1,341 @@
+"""The reminder sender end to end: real Web Push requests (VAPID-signed, aes128gcm-encrypted) to
+web-push-testing on loopback, which checks the signature and decrypts what it receives; and a
+tiny loopback HTTP server for the answers it cannot give (503, 429 with Retry-After)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from zoneinfo import ZoneInfo
+
+import pytest
+from flask import Flask
+
+from tests.push_service import PushService, web_push_testing
+from webapp.extensions import db
+from webapp.models import Entry, PushSubscription, ReminderSettings, TreatmentSession, User
+from webapp.reminders import commands, sender, service
+from webapp.reminders.vapid import application_server_key, load_vapid
+
+BERLIN = ZoneInfo("Europe/Berlin")
+# A Tuesday in Berlin's winter: 20:00 local is 19:00 UTC.
+DAY = date(2026, 2, 10)
+DUE = datetime(2026, 2, 10, 19, 0, tzinfo=UTC)
+NOW = DUE + timedelta(seconds=30)
+
+
+@pytest.fixture(scope="module")
+def push_service() -> Iterator[PushService]:
+    with web_push_testing() as service_:
+        yield service_
+
+
+@pytest.fixture
+def patient(app: Flask, make_user) -> User:
+    """A Berlin patient with the daily reminder on at 20:00, due at DUE."""
+    user = make_user(timezone="Europe/Berlin")
+    with app.app_context():
+        service.update_settings(
+            user,
+            daily_enabled=True,
+            remind_at=time(20, 0),
+            photo_days_enabled=True,
+            session_due_enabled=True,
+        )
+        _settings(user).next_due_at = DUE
+        db.session.commit()
+    return user
+
+
+@pytest.fixture
+def subscribe(app: Flask, push_service: PushService):
+    """subscribe(user) -> the push service's subscription, stored as the user's device."""
+
+    def _subscribe(user: User, endpoint: str | None = None) -> dict:
+        with app.app_context():
+            key = application_server_key(
+                load_vapid(app.config["VAPID_PRIVATE_KEY"], app.instance_path)
+            )
+            subscription = push_service.subscribe(key)
+            db.session.add(
+                PushSubscription(
+                    user_id=user.id,
+                    endpoint=endpoint or subscription["endpoint"],
+                    p256dh=subscription["keys"]["p256dh"],
+                    auth=subscription["keys"]["auth"],
+                    device="Chrome on Android",
+                )
+            )
+            db.session.commit()
+        return subscription
+
+    return _subscribe
+
+
+def _settings(user: User) -> ReminderSettings:
+    return db.session.execute(
+        db.select(ReminderSettings).where(ReminderSettings.user_id == user.id)
+    ).scalar_one()
+
+
+def _send(app: Flask, now: datetime = NOW) -> sender.SendReport:
+    with app.app_context():
+        return sender.send_due(now)
+
+
+def _add_session(app: Flask, user: User, on: date) -> None:
+    with app.app_context():
+        db.session.add(
+            TreatmentSession(
+                user_id=user.id, uuid=str(uuid.uuid4()), change_seq=1, date=on, device="pen"
+            )
+        )
+        db.session.commit()
+
+
+def _state(app: Flask, user: User) -> ReminderSettings:
+    with app.app_context():
+        row = _settings(user)
+        db.session.expunge(row)
+        return row
+
+
+def _devices(app: Flask, user: User) -> int:
+    with app.app_context():
+        return len(
+            db.session.execute(
+                db.select(PushSubscription).where(PushSubscription.user_id == user.id)
+            ).all()
+        )
+
+
+def test_due_patient_gets_exactly_the_expected_payload(app, patient, subscribe, push_service):
+    device = subscribe(patient)
+    _add_session(app, patient, DAY - timedelta(days=31))
+    _add_session(app, patient, DAY - timedelta(days=3))
+
+    report = _send(app)
+
+    assert [json.loads(message) for message in push_service.messages(device)] == [
+        {"title": "Skinlog", "body": "Time to log day 3 after session 2", "url": "/log"}
+    ]
+    assert len(report.sent) == 1 and report.errors == []
+
+
+def test_daily_reminder_body_on_an_ordinary_day(app, patient, subscribe, push_service):
+    device = subscribe(patient)
+    _send(app)
+    assert [json.loads(m)["body"] for m in push_service.messages(device)] == ["Time to log today"]
+
+
+def test_logged_day_sends_nothing(app, patient, subscribe, push_service):
+    device = subscribe(patient)
+    with app.app_context():
+        db.session.add(Entry(user_id=patient.id, uuid=str(uuid.uuid4()), change_seq=1, date=DAY))
+        db.session.commit()
+
+    report = _send(app)
+
+    assert push_service.messages(device) == []
+    assert report.sent == [] and report.nothing_due == 1
+
+
+def test_every_device_of_the_patient_gets_the_reminder(app, patient, subscribe, push_service):
+    phone, laptop = subscribe(patient), subscribe(patient)
+    _send(app)
+    assert len(push_service.messages(phone)) == 1 and len(push_service.messages(laptop)) == 1
+
+
+def test_next_due_moves_to_the_next_local_reminder_time(app, patient, subscribe):
+    subscribe(patient)
+    _send(app)
+    state = _state(app, patient)
+    assert state.next_due_at == DUE + timedelta(days=1)
+    assert state.last_sent_on == DAY
+
+
+def test_at_most_one_reminder_per_local_day(app, patient, subscribe, push_service):
+    device = subscribe(patient)
+    _send(app)
+    with app.app_context():  # a later time the same evening: not again today
+        user = db.session.get(User, patient.id)
+        service.update_settings(
+            user,
+            daily_enabled=True,
+            remind_at=time(22, 0),
+            photo_days_enabled=True,
+            session_due_enabled=True,
+        )
+        _settings(user).next_due_at = DUE + timedelta(hours=2)  # even if forced due again
+        db.session.commit()
+
+    _send(app, NOW + timedelta(hours=2))
+
+    assert len(push_service.messages(device)) == 1
+
+
+def test_a_second_run_sends_nothing(app, patient, subscribe, push_service):
+    device = subscribe(patient)
+    _send(app)
+    report = _send(app, NOW + timedelta(minutes=1))
+    assert len(push_service.messages(device)) == 1 and report.sent == []
+
+
+def test_a_reminder_not_due_yet_is_not_sent(app, patient, subscribe, push_service):
+    device = subscribe(patient)
+    _send(app, DUE - timedelta(seconds=1))
+    assert push_service.messages(device) == []
+
+
+def test_yesterdays_reminder_missed_by_an_outage_is_not_sent_late(
+    app, patient, subscribe, push_service
+):
+    device = subscribe(patient)
+    _send(app, DUE + timedelta(days=1, hours=5))  # 01:00 local, the next day
+    assert push_service.messages(device) == []
+    assert _state(app, patient).next_due_at == DUE + timedelta(days=2)
+
+
+def test_expired_subscription_answering_410_is_removed(app, patient, subscribe, push_service):
+    device = subscribe(patient)
+    push_service.expire(device)
+
+    report = _send(app)
+
+    assert _devices(app, patient) == 0
+    assert report.removed_subscriptions == 1 and report.sent == []
+    assert _state(app, patient).attempts == 0  # nothing left to retry
+
+
+def test_next_session_may_be_due_is_sent_once_per_session(app, patient, subscribe, push_service):
+    device = subscribe(patient)
+    _add_session(app, patient, DAY - timedelta(days=60))
+    _add_session(app, patient, DAY - timedelta(days=30))  # usual interval 30 days: due today
+
+    _send(app)
+    with app.app_context():
+        _settings(patient).next_due_at = DUE + timedelta(days=1)
+        db.session.commit()
+    _send(app, NOW + timedelta(days=1))
+
+    bodies = [json.loads(m)["body"] for m in push_service.messages(device)]
+    assert bodies == ["Your next session may be due", "Time to log today"]
+
+
+# --- A push service in trouble -----------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def troubled_push_service(*answers: tuple[int, dict[str, str]]) -> Iterator[str]:
+    """A loopback HTTP server answering each push with the next (status, headers), then 201;
+    yields its endpoint URL."""
+    pending = list(answers)
+    received: list[bytes] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(self.rfile.read(int(self.headers["Content-Length"])))
+            status, headers = pending.pop(0) if pending else (201, {})
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/push/device"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_503_is_retried_after_a_minute_then_sent(app, patient, subscribe):
+    with troubled_push_service((503, {})) as endpoint:
+        subscribe(patient, endpoint=endpoint)
+
+        first = _send(app)
+        state = _state(app, patient)
+        assert first.sent == [] and len(first.errors) == 1 and len(first.retrying) == 1
+        assert (state.attempts, state.next_due_at) == (1, NOW + timedelta(minutes=1))
+
+        second = _send(app, NOW + timedelta(minutes=1))
+
+    assert len(second.sent) == 1
+    state = _state(app, patient)
+    assert (state.attempts, state.last_sent_on) == (0, DAY)
+    assert state.next_due_at == DUE + timedelta(days=1)
+
+
+def test_backoff_doubles_with_each_failed_try(app, patient, subscribe):
+    with troubled_push_service((500, {}), (502, {})) as endpoint:
+        subscribe(patient, endpoint=endpoint)
+        _send(app)
+        _send(app, NOW + timedelta(minutes=1))
+        state = _state(app, patient)
+    assert (state.attempts, state.next_due_at) == (2, NOW + timedelta(minutes=3))
+
+
+def test_429_honours_retry_after(app, patient, subscribe):
+    with troubled_push_service((429, {"Retry-After": "300"})) as endpoint:
+        subscribe(patient, endpoint=endpoint)
+        _send(app)
+    assert _state(app, patient).next_due_at == NOW + timedelta(seconds=300)
+
+
+def test_gives_up_for_the_day_after_max_attempts(app, patient, subscribe):
+    answers = [(503, {})] * sender.MAX_ATTEMPTS
+    with troubled_push_service(*answers) as endpoint:
+        subscribe(patient, endpoint=endpoint)
+        now = NOW
+        for _ in range(sender.MAX_ATTEMPTS):
+            report = _send(app, now)
+            now = max(now, _state(app, patient).next_due_at)
+    state = _state(app, patient)
+    assert report.given_up and state.attempts == 0
+    assert state.next_due_at == DUE + timedelta(days=1) and state.last_sent_on is None
+
+
+def test_a_retry_never_runs_past_the_reminders_local_day(app, patient, subscribe):
+    with troubled_push_service((429, {"Retry-After": str(6 * 3600)})) as endpoint:
+        subscribe(patient, endpoint=endpoint)
+        report = _send(app)
+    assert report.given_up and _state(app, patient).next_due_at == DUE + timedelta(days=1)
+
+
+def test_one_device_delivered_counts_as_sent(app, patient, subscribe, push_service):
+    device = subscribe(patient)
+    with troubled_push_service((503, {})) as endpoint:
+        subscribe(patient, endpoint=endpoint)
+        report = _send(app)
+    assert len(push_service.messages(device)) == 1
+    assert len(report.sent) == 1 and report.retrying == []
+    assert _state(app, patient).next_due_at == DUE + timedelta(days=1)
+
+
+def test_send_command_prints_what_was_sent(app, patient, subscribe):
+    subscribe(patient)
+    result = app.test_cli_runner().invoke(commands.reminders_cli, ["send", "--at", NOW.isoformat()])
+    assert result.exit_code == 0, result.output
+    assert "'Time to log today' to 1 device(s)" in result.output
+
+
+def test_send_command_fails_when_the_push_service_errs(app, patient, subscribe):
+    with troubled_push_service((503, {})) as endpoint:
+        subscribe(patient, endpoint=endpoint)
+        result = app.test_cli_runner().invoke(
+            commands.reminders_cli, ["send", "--at", NOW.isoformat()]
+        )
+    assert result.exit_code == 1
+    assert "push service answered 503" in result.output
