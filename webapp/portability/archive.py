@@ -52,6 +52,8 @@ class Limits:
     max_members: int = 20_000
     max_data_bytes: int = 64 * _MIB
     max_photo_bytes: int = MAX_UPLOAD_BYTES
+    # Members import never reads (fhir.json, the CSVs, README.txt): bounded all the same.
+    max_other_bytes: int = 256 * _MIB
     max_total_bytes: int = 4 * 1024 * _MIB
     # Deflate reaches about 1,000:1 on a bomb; JSON of a history about 10:1, JPEG 1:1. Checked
     # only for members big enough to matter (a tiny member may compress very well).
@@ -105,9 +107,10 @@ class ExportArchive:
             )
         raw = self.read(DATA_FILE, self._limits.max_data_bytes)
         try:
-            data = json.loads(raw, parse_constant=_no_constant)
+            # UTF-8 as docs/export.md says, not whatever json guesses from the first bytes.
+            data = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
         except (ValueError, RecursionError):
-            raise ArchiveRefused(f"{DATA_FILE}: not valid JSON.") from None
+            raise ArchiveRefused(f"{DATA_FILE}: not valid JSON in UTF-8.") from None
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ArchiveRefused(f'{DATA_FILE}: not a Skinlog export (its "format" is wrong).')
         version = data.get("version")
@@ -191,6 +194,8 @@ def _checked_members(archive: zipfile.ZipFile, limits: Limits) -> dict[str, zipf
             continue
         if name in members:
             raise ArchiveRefused(f"{name}: appears twice in the ZIP.")
+        if info.file_size > _limit_of(name, limits):
+            raise ArchiveRefused(f"{name}: larger than {_size(_limit_of(name, limits))}.")
         if info.flag_bits & 0x1:
             raise ArchiveRefused(f"{name}: encrypted, which an export never is.")
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
@@ -207,6 +212,14 @@ def _checked_members(archive: zipfile.ZipFile, limits: Limits) -> dict[str, zipf
             raise ArchiveRefused(_too_big_in_all(limits))
         members[name] = info
     return members
+
+
+def _limit_of(name: str, limits: Limits) -> int:
+    if name == DATA_FILE:
+        return limits.max_data_bytes
+    if name.startswith("photos/"):
+        return limits.max_photo_bytes
+    return limits.max_other_bytes
 
 
 def _name_problem(name: str) -> str | None:
