@@ -20,6 +20,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
+from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -81,7 +82,7 @@ def parse_subscription(payload: Any, *, allow_loopback: bool = False) -> Subscri
                 problems[f"keys.{name}"] = "is not a field we know"
         p256dh = _key(keys.get("p256dh"), "keys.p256dh", P256DH_BYTES, problems)
         auth = _key(keys.get("auth"), "keys.auth", AUTH_BYTES, problems)
-        if p256dh and base64.urlsafe_b64decode(p256dh + "==")[0] != 0x04:
+        if p256dh and not _on_p256(base64.urlsafe_b64decode(p256dh + "==")):
             problems["keys.p256dh"] = "must be an uncompressed P-256 public key"
     if problems:
         raise Invalid(problems)
@@ -140,6 +141,18 @@ def _key(raw: Any, name: str, size: int, problems: dict[str, str]) -> str:
         problems[name] = what
         return ""
     return base64.urlsafe_b64encode(decoded).rstrip(b"=").decode()
+
+
+def _on_p256(point: bytes) -> bool:
+    """An uncompressed point on the P-256 curve: what the payload is encrypted to. A key that is
+    not one would fail every send; it is refused at the door instead."""
+    if point[0] != 0x04:
+        return False
+    try:
+        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
+    except ValueError:
+        return False
+    return True
 
 
 def subscribe(user: User, data: SubscriptionInput, device: str) -> tuple[PushSubscription, bool]:
