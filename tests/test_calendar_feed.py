@@ -259,7 +259,7 @@ def test_any_zone_time_and_sessions_build_a_feed_that_parses(
 
 def create_address(client) -> str:
     """Make an address through the account page's button; returns the path shown once."""
-    response = client.post("/account/calendar")
+    response = client.post("/account/calendar-address")
     assert response.status_code == 200, response.get_data(as_text=True)
     page = response.get_data(as_text=True)
     match = re.search(r'value="http://localhost(/calendar/[A-Za-z0-9_-]+\.ics)"', page)
@@ -292,7 +292,7 @@ def test_token_has_at_least_128_bits_and_only_its_hash_is_stored(logged_in, app)
 
 
 def test_address_is_shown_once_and_never_cached(logged_in):
-    response = logged_in.post("/account/calendar")
+    response = logged_in.post("/account/calendar-address")
     assert response.headers["Cache-Control"] == "no-store"
     assert response.headers["Referrer-Policy"] == "no-referrer"
     assert "Anyone who has it sees when you are reminded" in response.get_data(as_text=True)
@@ -339,7 +339,7 @@ def test_unknown_token_is_404(calendar_app):
 
 def test_revoked_address_is_404_and_its_row_gone(logged_in, app, calendar_app):
     path = create_address(logged_in)
-    response = logged_in.post("/account/calendar/revoke")
+    response = logged_in.post("/account/calendar-address/revoke")
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/account")
     assert calendar_app.get(path).status_code == 404
@@ -355,26 +355,26 @@ def test_new_address_replaces_the_old_one(logged_in, app, calendar_app):
 
 
 def test_logged_out_cannot_make_an_address(client, app):
-    response = client.post("/account/calendar")
+    response = client.post("/account/calendar-address")
     assert response.status_code == 302
     assert "/login" in response.headers["Location"]
     assert feeds(app) == []
 
 
 def test_making_an_address_needs_the_csrf_token(logged_in, app):
-    assert logged_in.post("/account/calendar", csrf=False).status_code == 400
+    assert logged_in.post("/account/calendar-address", csrf=False).status_code == 400
     assert feeds(app) == []
 
 
 def test_revoking_needs_the_csrf_token(logged_in, app, calendar_app):
     path = create_address(logged_in)
-    assert logged_in.post("/account/calendar/revoke", csrf=False).status_code == 400
+    assert logged_in.post("/account/calendar-address/revoke", csrf=False).status_code == 400
     assert calendar_app.get(path).status_code == 200
 
 
 def test_another_patient_cannot_revoke_or_replace_an_address(logged_in, other_client, calendar_app):
     path = create_address(logged_in)
-    other_client.post("/account/calendar/revoke")
+    other_client.post("/account/calendar-address/revoke")
     create_address(other_client)
     assert calendar_app.get(path).status_code == 200
 
@@ -401,5 +401,5 @@ def test_account_page_offers_an_address_then_a_new_one_and_revoke(logged_in):
 
 def test_revoking_says_so_on_the_account_page(logged_in):
     create_address(logged_in)
-    response = logged_in.post("/account/calendar/revoke", follow_redirects=True)
+    response = logged_in.post("/account/calendar-address/revoke", follow_redirects=True)
     assert "Your calendar address no longer works" in response.get_data(as_text=True)

@@ -23,7 +23,7 @@ def _misses_only(response: Response) -> bool:
     return bool(g.get("calendar_token_missed"))
 
 
-@bp.post("/account/calendar")
+@bp.post("/account/calendar-address")
 @login_required
 def create_calendar_feed():
     token = feeds.create_feed(current_user)
@@ -41,7 +41,7 @@ def create_calendar_feed():
     return response
 
 
-@bp.post("/account/calendar/revoke")
+@bp.post("/account/calendar-address/revoke")
 @login_required
 def revoke_calendar_feed():
     if feeds.revoke_feed(current_user):
