@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from icalendar import Calendar, Event
 
+from tests.conftest import PASSWORD
 from tests.test_diary import session_form
 from webapp.extensions import db
 from webapp.models import CalendarFeed, ReminderSettings, token_digest
@@ -403,3 +404,11 @@ def test_revoking_says_so_on_the_account_page(logged_in):
     create_address(logged_in)
     response = logged_in.post("/account/calendar-address/revoke", follow_redirects=True)
     assert "Your calendar address no longer works" in response.get_data(as_text=True)
+
+
+def test_deleting_the_account_ends_its_address(logged_in, app, calendar_app):
+    path = create_address(logged_in)
+    response = logged_in.post("/account/delete", data={"password": PASSWORD})
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    assert calendar_app.get(path).status_code == 404
+    assert feeds(app) == []
