@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+import time as timer
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
@@ -18,8 +19,15 @@ from flask import Flask
 
 from tests.push_service import PushService, web_push_testing
 from webapp.extensions import db
-from webapp.models import Entry, PushSubscription, ReminderSettings, TreatmentSession, User
-from webapp.reminders import commands, sender, service
+from webapp.models import (
+    Entry,
+    PushSubscription,
+    ReminderSettings,
+    TreatmentSession,
+    User,
+    utcnow,
+)
+from webapp.reminders import background, commands, sender, service
 from webapp.reminders.vapid import application_server_key, load_vapid
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -339,3 +347,21 @@ def test_send_command_fails_when_the_push_service_errs(app, patient, subscribe):
         )
     assert result.exit_code == 1
     assert "push service answered 503" in result.output
+
+
+def test_in_process_sender_thread_sends_what_is_due(app, patient, subscribe, push_service):
+    device = subscribe(patient)
+    with app.app_context():
+        _settings(patient).next_due_at = utcnow() - timedelta(seconds=1)
+        db.session.commit()
+
+    thread = background.start(app, interval=0.2)
+    try:
+        assert background.start(app) is None  # once per process
+        deadline = timer.monotonic() + 20
+        while not push_service.messages(device) and timer.monotonic() < deadline:
+            timer.sleep(0.1)
+    finally:
+        thread.stop()
+
+    assert len(push_service.messages(device)) == 1
