@@ -39,11 +39,20 @@ from .rows import EntryRow, ExportRows, PhotoRow, ReminderRow, SessionRow, parse
 
 log = logging.getLogger(__name__)
 
+_MESSAGE_LENGTH = 400
 _IN_CHUNK = 500  # UUIDs per IN (...) query: well inside every database's parameter limit
 
 
 class ImportRefused(Exception):
-    """The archive is not imported (nothing was); the message names the file and row at fault."""
+    """The archive is not imported (nothing was); the message names the file and row at fault.
+
+    The message may quote the archive (a bad value, a name): it is cut short and made encodable
+    (a lone surrogate from JSON becomes "?"), so any page can show it."""
+
+    def __init__(self, message: str) -> None:
+        if len(message) > _MESSAGE_LENGTH:
+            message = message[: _MESSAGE_LENGTH - 1] + "…"
+        super().__init__(message.encode("utf-8", "replace").decode("utf-8"))
 
 
 @dataclass
