@@ -19,13 +19,21 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-install: $(VENV)/.runtime
-install-dev: $(VENV)/.dev
+# The reminder tests' Web Push service (web-push-testing), pinned by its lock file, installed into
+# the project folder (never globally).
+PUSH_SERVICE := tests/push_service
+$(PUSH_SERVICE)/node_modules/.installed: $(PUSH_SERVICE)/package.json $(PUSH_SERVICE)/package-lock.json
+	npm ci --prefix $(PUSH_SERVICE) --no-audit --no-fund
+	touch $@
 
-## make run: install, create instance/ (database, secret key, photo folder) and serve the app.
+install: $(VENV)/.runtime
+install-dev: $(VENV)/.dev $(PUSH_SERVICE)/node_modules/.installed
+
+## make run: install, create instance/ (database, secret key, photo folder) and serve the app;
+## it sends due reminders from a thread of its own (REMINDERS_IN_PROCESS), so no cron is needed.
 run: install
 	$(PY) -m flask --app webapp db upgrade
-	$(PY) -m flask --app webapp run --host $(HOST) --port $(PORT)
+	REMINDERS_IN_PROCESS=1 $(PY) -m flask --app webapp run --host $(HOST) --port $(PORT)
 
 ## make serve: production server: migrate, then gunicorn with $(WORKERS) workers (webapp/gunicorn_conf.py).
 ## Set DATABASE_URL, PHOTO_STORAGE, SECRET_KEY, RATELIMIT_STORAGE_URI first; see docs/deployment.md.
