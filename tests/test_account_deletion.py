@@ -37,7 +37,8 @@ from webapp.models import (
     User,
     token_digest,
 )
-from webapp.storage import PhotoStore, StorageError
+from webapp.storage import PhotoStore, S3PhotoStore, StorageError, new_key
+from webapp.storage.s3 import DELETE_WORKERS
 
 MARKER = "Quagga7319marker"
 EMAIL = "ottoline.quagmire@example.com"
@@ -434,3 +435,66 @@ def test_the_login_cookie_no_longer_works_on_any_device(app, history):
     replay = app.test_client()
     replay.set_cookie("remember_token", remembered.value)
     assert replay.get("/account").status_code == 302
+
+
+# --- Many photos at once in S3 -----------------------------------------------------------------
+
+
+class SlowBucket:
+    """Stands in for a boto3 client at S3's latency: lists three renditions under any prefix,
+    answers each request after 20 ms, and counts the requests in flight at once."""
+
+    def __init__(self, refusing: str = "") -> None:
+        self.refusing = refusing  # a base key whose objects the bucket will not delete
+        self.deleted: list[str] = []
+        self.in_flight = self.peak = 0
+        self.lock = threading.Lock()
+
+    def get_paginator(self, operation: str) -> SlowBucket:
+        assert operation == "list_objects_v2"
+        return self
+
+    def paginate(self, Bucket: str, Prefix: str) -> Iterator[dict]:
+        self._answer()
+        yield {
+            "Contents": [{"Key": f"{Prefix}{name}.jpg"} for name in ("full", "display", "thumb")]
+        }
+
+    def delete_objects(self, Bucket: str, Delete: dict) -> dict:
+        self._answer()
+        keys = [item["Key"] for item in Delete["Objects"]]
+        if self.refusing and keys[0].startswith(f"{self.refusing}/"):
+            return {"Errors": [{"Key": keys[0], "Code": "AccessDenied", "Message": "Denied"}]}
+        with self.lock:
+            self.deleted += keys
+        return {}
+
+    def _answer(self) -> None:
+        with self.lock:
+            self.in_flight += 1
+            self.peak = max(self.peak, self.in_flight)
+        threading.Event().wait(0.02)
+        with self.lock:
+            self.in_flight -= 1
+
+
+def test_an_s3_store_deletes_an_accounts_photos_several_at_once():
+    bucket = SlowBucket()
+    keys = [new_key() for _ in range(40)]
+
+    S3PhotoStore("photos", client=bucket).delete_prefixes(keys)
+
+    assert sorted(bucket.deleted) == sorted(
+        f"{key}/{name}.jpg" for key in keys for name in ("full", "display", "thumb")
+    )
+    assert 1 < bucket.peak <= DELETE_WORKERS
+
+
+def test_a_photo_s3_refuses_to_delete_does_not_stop_the_others_and_is_raised():
+    keys = [new_key() for _ in range(10)]
+    bucket = SlowBucket(refusing=keys[3])
+
+    with pytest.raises(StorageError, match="AccessDenied"):
+        S3PhotoStore("photos", client=bucket).delete_prefixes(keys)
+
+    assert {key.partition("/")[0] for key in bucket.deleted} == set(keys) - {keys[3]}

@@ -159,8 +159,7 @@ def delete_account(user: User, store: PhotoStore) -> None:
     turned foreign keys on (tests/test_account_deletion.py checks every table that points at a
     user or at a row of theirs)."""
     keys = db.session.execute(db.select(Photo.storage_key).where(Photo.user_id == user.id))
-    for key in list(keys.scalars()):
-        store.delete_prefix(key)
+    store.delete_prefixes(list(keys.scalars()))
     links = db.select(ShareLink.id).where(ShareLink.user_id == user.id)
     db.session.execute(db.delete(ShareView).where(ShareView.share_link_id.in_(links)))
     for model in OWNED_BY_USER_ID:

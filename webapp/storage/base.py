@@ -139,6 +139,20 @@ class PhotoStore(abc.ABC):
     def delete_prefix(self, base_key: str) -> None:
         """Remove every `base_key/*` object (all renditions of one photo) and nothing else."""
 
+    def delete_prefixes(self, base_keys: Iterable[str]) -> None:
+        """delete_prefix for each of many photos (an account's), as fast as the store allows.
+
+        Each prefix is tried even if another fails; then the first failure is raised
+        (StorageError), so a retry has less left to do."""
+        raise_first_failure([self._try_delete_prefix(base_key) for base_key in base_keys])
+
+    def _try_delete_prefix(self, base_key: str) -> StorageError | None:
+        try:
+            self.delete_prefix(base_key)
+        except StorageError as exc:
+            return exc
+        return None
+
     @abc.abstractmethod
     def exists(self, key: str) -> bool:
         """Whether an object is stored under `key`."""
@@ -153,6 +167,13 @@ class PhotoStore(abc.ABC):
         Raises StorageError if the store cannot be listed; deleting a listed prefix while
         iterating is allowed.
         """
+
+
+def raise_first_failure(outcomes: Iterable[StorageError | None]) -> None:
+    """Raise the first error of these outcomes of several store operations, if any."""
+    failure = next((outcome for outcome in outcomes if outcome is not None), None)
+    if failure is not None:
+        raise failure
 
 
 T = TypeVar("T")

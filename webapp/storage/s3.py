@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,9 +18,12 @@ from .base import (
     batched,
     check_base_key,
     check_key,
+    raise_first_failure,
 )
 
 _MISSING_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
+# Photos deleted at once by delete_prefixes.
+DELETE_WORKERS = 8
 
 
 class S3PhotoStore(PhotoStore):
@@ -120,6 +124,14 @@ class S3PhotoStore(PhotoStore):
                             f"could not delete {len(errors)} object(s) under {base_key!r}: "
                             f"{first.get('Key')}: {first.get('Code')} {first.get('Message')}"
                         )
+
+    def delete_prefixes(self, base_keys: Iterable[str]) -> None:
+        # Two requests per photo (list, delete), one after the other, are some 2,900 round trips
+        # for a two-year history: over a minute at S3's usual 20-40 ms, past a worker's timeout.
+        # Several at once bring it to seconds; botocore clients are thread-safe, and
+        # DELETE_WORKERS stays under their pool of 10 connections.
+        with ThreadPoolExecutor(DELETE_WORKERS, thread_name_prefix="s3-delete") as pool:
+            raise_first_failure(list(pool.map(self._try_delete_prefix, base_keys)))
 
     def exists(self, key: str) -> bool:
         try:
