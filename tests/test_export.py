@@ -457,3 +457,39 @@ def test_export_memory_does_not_grow_with_the_number_of_photos(app):
     assert many < few + 3 * 1024 * 1024, (few, many)
     assert many < 24 * 1024 * 1024, many
     assert size > 200 * 192 * 1024
+
+
+# --- The import route (the importer itself: tests/test_import.py) ---------------------------------
+
+
+def test_import_needs_login(client):
+    response = client.post("/account/import", data={"archive": (io.BytesIO(b"x"), "a.zip")})
+    assert response.status_code == 302
+    assert "/login" in response.headers["Location"]
+
+
+def test_import_without_a_file_shows_the_form_again_with_why(logged_in):
+    response = logged_in.post("/account/import", data={}, content_type="multipart/form-data")
+    assert response.status_code == 422
+    assert "Choose the ZIP file" in response.get_data(as_text=True)
+
+
+def test_a_refused_import_says_why_on_the_account_page(logged_in):
+    upload = {"archive": (io.BytesIO(b"not a zip at all"), "skinlog.zip")}
+    response = logged_in.post("/account/import", data=upload, content_type="multipart/form-data")
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "<h1>Your account</h1>" in page
+    assert "This file is not a ZIP archive." in page and "Nothing was imported." in page
+
+
+def test_an_export_imported_again_through_the_form_changes_nothing(logged_in, history):
+    exported = logged_in.get(URL).get_data()
+    upload = {"archive": (io.BytesIO(exported), "skinlog-export.zip")}
+    response = logged_in.post("/account/import", data=upload, content_type="multipart/form-data")
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    page = response.get_data(as_text=True)
+    assert "Import done" in page and "2 daily entries: 2 already up to date" in page
+    data = data_of(download(logged_in))
+    assert {entry["id"] for entry in data["entries"]} == {history["entry"], history["plain"]}
+    assert {photo["id"] for photo in data["photos"]} == {history["photo"], history["photo2"]}
