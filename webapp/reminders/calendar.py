@@ -36,6 +36,8 @@ EVENT_LENGTH = timedelta(minutes=15)
 # The VTIMEZONE describes the zone's rules from the first event to this far ahead; the feed is
 # fetched again long before that runs out.
 TIMEZONE_YEARS_AHEAD = 5
+# icalendar cannot describe a zone up to date.max (it steps past it): no session is near it.
+_LATEST_TIMEZONE_DATE = date(9000, 1, 1)
 # UUIDv5 namespace of the feed's own UIDs (the daily reminder, the calendar).
 _UID_NAMESPACE = uuid.UUID("6f1d3c8e-2b4a-5e7f-9a10-c2d3e4f5a6b7")
 _UID_DOMAIN = "skinlog"
@@ -114,8 +116,9 @@ def build_calendar(
     starts = [daily_from] if settings.daily_enabled else []
     starts += [day for _, _, day in photo_days]
     if starts:
-        first = min(starts)
-        last = max(max(starts), stamp.date()) + timedelta(days=366 * TIMEZONE_YEARS_AHEAD)
+        latest = min(max(*starts, stamp.date()), _LATEST_TIMEZONE_DATE)
+        last = latest + timedelta(days=366 * TIMEZONE_YEARS_AHEAD)
+        first = min(min(starts), latest)
         calendar.add_missing_timezones(first_date=first, last_date=last)
     return calendar.to_ical()
 
