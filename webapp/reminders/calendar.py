@@ -84,9 +84,9 @@ def build_calendar(
 ) -> bytes:
     """The feed as iCalendar bytes.
 
-    `feed_key` is a stable secret-free name of this feed (its UIDs derive from it); `daily_from`
-    is the local date the daily reminder starts on (kept fixed, so each fetch sends the same
-    event); `now` stamps the events; `log_url` is where an event's link opens the Log page.
+    `feed_key` names this feed stably without giving its token away (its UIDs derive from it);
+    `daily_from` is the local date the daily reminder starts on (kept fixed, so each fetch sends
+    the same event); `now` stamps the events; `log_url` is where an event's link opens Log.
     """
     zone = zone_of(timezone)
     stamp = now.astimezone(UTC)
