@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from flask_migrate import upgrade
 
 from tests.conftest import PASSWORD, Auth, CSRFClient
 from tests.photo_factory import make_photo
@@ -202,7 +203,17 @@ def other_workers(app: Flask) -> Iterator[list[sqlite3.Connection]]:
         connection.close()
 
 
-def test_the_database_files_hold_nothing_of_a_deleted_account(app, history, other_workers):
+@pytest.fixture(params=["create_all", "migrations"])
+def schema(request: pytest.FixtureRequest, app: Flask) -> str:
+    """The tables as the tests make them, or as a deployment does (flask db upgrade)."""
+    if request.param == "migrations":
+        with app.app_context():
+            db.drop_all()
+            upgrade()
+    return request.param
+
+
+def test_the_database_files_hold_nothing_of_a_deleted_account(app, schema, history, other_workers):
     database = sqlite_path(app)
     assert MARKER.encode() in files_of(database), "the test can see the notes"
     with app.app_context():
