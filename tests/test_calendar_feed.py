@@ -314,6 +314,7 @@ def test_feed_answers_are_private_uncached_and_send_no_referrer(logged_in, calen
         assert response.headers["Cache-Control"] == "private, no-store"
         assert response.headers["Referrer-Policy"] == "no-referrer"
         assert "noindex" in response.headers["X-Robots-Tag"]
+        assert "Set-Cookie" not in response.headers
 
 
 def test_feed_holds_the_patients_settings_and_session_photo_days(
