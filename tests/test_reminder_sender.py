@@ -365,3 +365,63 @@ def test_in_process_sender_thread_sends_what_is_due(app, patient, subscribe, pus
         thread.stop()
 
     assert len(push_service.messages(device)) == 1
+
+
+def test_a_run_with_nothing_due_is_one_query(app, patient, count_queries):
+    with count_queries() as queries:
+        _send(app, DUE - timedelta(minutes=1))
+    assert len(queries) == 1
+
+
+def test_the_due_query_reads_the_next_due_index(app, patient, count_queries):
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("the plan is read on SQLite; PostgreSQL's depends on the table's size")
+    with count_queries() as queries:
+        _send(app, DUE - timedelta(minutes=1))
+    with app.app_context(), db.engine.connect() as connection:
+        plan = connection.exec_driver_sql(
+            "EXPLAIN QUERY PLAN " + queries[0], ("2026-02-10 19:00:00", 1, 0)
+        ).all()
+    assert "ix_reminder_settings_next_due_at" in str(plan)
+
+
+def test_patient_without_a_device_is_passed_over_until_tomorrow(app, patient):
+    report = _send(app)
+    assert report.sent == [] and report.nothing_due == 1
+    assert _state(app, patient).next_due_at == DUE + timedelta(days=1)
+
+
+# --- Settings and the schedule (service) -----------------------------------------------------
+
+
+def test_new_settings_have_nudges_on_and_the_daily_reminder_off(app, make_user):
+    user = make_user(timezone="Pacific/Auckland")
+    with app.app_context():
+        settings = service.settings_for(user)
+        assert (settings.daily_enabled, settings.photo_days_enabled) == (False, True)
+        assert settings.next_due_at.astimezone(ZoneInfo("Pacific/Auckland")).time() == time(20, 0)
+
+
+def test_everything_switched_off_is_never_due(app, patient):
+    with app.app_context():
+        user = db.session.get(User, patient.id)
+        service.update_settings(
+            user,
+            daily_enabled=False,
+            remind_at=time(20, 0),
+            photo_days_enabled=False,
+            session_due_enabled=False,
+        )
+    assert _state(app, patient).next_due_at is None
+
+
+def test_timezone_change_keeps_the_local_time_in_the_new_zone(app, patient):
+    with app.app_context():
+        user = db.session.get(User, patient.id)
+        user.timezone = "America/Sao_Paulo"
+        db.session.commit()
+        service.reschedule_user(user)
+    due = _state(app, patient).next_due_at
+    assert due.astimezone(ZoneInfo("America/Sao_Paulo")).time() == time(20, 0)
+    assert utcnow() < due <= utcnow() + timedelta(hours=25)

@@ -134,14 +134,16 @@ def _claim(row: ReminderSettings, now: datetime) -> Claim | None:
     """Decide the row's reminder and move its `next_due_at` past its day; commits. None when
     another sender claimed it first or there is nothing to push."""
     user = db.session.get(User, row.user_id)
+    if user is None:  # the account is being deleted (its settings go with it)
+        db.session.rollback()
+        return None
     zone = zone_of(user.timezone)
     read = row.next_due_at
     day = schedule.local_day(read, zone)
     # Sent on its own local day or not at all: after an outage, yesterday's "day 3" is wrong.
-    reminder = (
-        service.reminder_due(user, row, day) if day == schedule.local_day(now, zone) else None
-    )
-    devices = _devices(user.id) if reminder else ()
+    # Most patients have no device: their day is passed over without reading their records.
+    devices = _devices(user.id) if day == schedule.local_day(now, zone) else ()
+    reminder = service.reminder_due(user, row, day) if devices else None
     claimed = db.session.execute(
         db.update(ReminderSettings)
         .where(ReminderSettings.id == row.id, ReminderSettings.next_due_at == read)
