@@ -21,7 +21,8 @@ from icalendar import Calendar, Event
 from tests.conftest import PASSWORD
 from tests.test_diary import session_form
 from webapp.extensions import db
-from webapp.models import CalendarFeed, ReminderSettings, token_digest
+from webapp.models import CalendarFeed, User, token_digest
+from webapp.reminders import service
 from webapp.reminders.calendar import FeedSession, FeedSettings, build_calendar
 from webapp.reminders.schedule import PHOTO_DAYS
 
@@ -278,6 +279,18 @@ def feeds(app) -> list[CalendarFeed]:
         return list(db.session.execute(db.select(CalendarFeed)).scalars())
 
 
+def remind(app, user, *, daily_enabled: bool, remind_at: time) -> None:
+    """The patient's reminder settings, saved as the account page saves them."""
+    with app.app_context():
+        service.update_settings(
+            db.session.get(User, user.id),
+            daily_enabled=daily_enabled,
+            remind_at=remind_at,
+            photo_days_enabled=True,
+            session_due_enabled=True,
+        )
+
+
 @pytest.fixture
 def calendar_app(app):
     """A calendar app: fetches the feed with no login."""
@@ -325,13 +338,22 @@ def test_feed_holds_the_patients_settings_and_session_photo_days(
         logged_in.post("/sessions/new", data=session_form(date=session_day.isoformat())).status_code
         == 302
     )
-    with app.app_context():
-        db.session.add(ReminderSettings(user_id=user.id, daily_enabled=True, remind_at=time(7, 45)))
-        db.session.commit()
+    remind(app, user, daily_enabled=True, remind_at=time(7, 45))
     calendar = Calendar.from_ical(calendar_app.get(create_address(logged_in)).data)
     assert daily_event(calendar).start.time() == time(7, 45)
     assert photo_events(calendar)["Photo day 3 after session 1"] == session_day + timedelta(days=3)
     assert "Riverside Clinic" not in calendar.to_ical().decode()  # the session's provider
+
+
+def test_feed_follows_the_patients_timezone(logged_in, app, user, calendar_app):
+    path = create_address(logged_in)
+    remind(app, user, daily_enabled=True, remind_at=time(20, 0))
+    with app.app_context():
+        db.session.get(User, user.id).timezone = "Pacific/Auckland"
+        db.session.commit()
+    event = daily_event(Calendar.from_ical(calendar_app.get(path).data))
+    assert event["DTSTART"].params["TZID"] == "Pacific/Auckland"
+    assert event.start.time() == time(20, 0)
 
 
 def test_unknown_token_is_404(calendar_app):
