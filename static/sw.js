@@ -276,8 +276,9 @@ self.addEventListener("notificationclick", (event) => {
     const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
     const open = windows.find((client) => new URL(client.url).origin === self.location.origin);
     if (open) {
-      const focused = await open.focus();
-      return (focused || open).navigate(url).catch(() => self.clients.openWindow(url));
+      // focus() may be refused (no user activation left); the page is navigated all the same.
+      const client = (await open.focus().catch(() => null)) || open;
+      if (await client.navigate(url).catch(() => null)) return undefined;
     }
     return self.clients.openWindow(url);
   })());

@@ -14,8 +14,8 @@ const status = panel && panel.querySelector("[data-push-status]");
 const FAILURES = {
   denied: "Notifications are blocked for Skinlog. Allow them in this browser's site settings, then "
     + "tap the button again, or add the reminders to your calendar.",
-  "push-service": "This browser could not reach its push service, so it cannot remind you. Add "
-    + "the reminders to your calendar instead.",
+  "push-service": "This browser could not set up reminders with its push service, so it cannot "
+    + "remind you here. Add the reminders to your calendar instead.",
 };
 
 // This browser's row in the list, found by the SHA-256 of its endpoint (account.py's tag).
@@ -57,6 +57,7 @@ async function onSubscribe() {
     showSubscribed(row);
     status.textContent = "This device will remind you.";
   } catch (error) {
+    console.warn("Reminders not turned on:", error.message); // the browser's own words
     status.textContent = error instanceof PushFailed && FAILURES[error.reason]
       ? FAILURES[error.reason]
       : `Reminders could not be turned on: ${error.message}`;
