@@ -425,3 +425,22 @@ def test_timezone_change_keeps_the_local_time_in_the_new_zone(app, patient):
     due = _state(app, patient).next_due_at
     assert due.astimezone(ZoneInfo("America/Sao_Paulo")).time() == time(20, 0)
     assert utcnow() < due <= utcnow() + timedelta(hours=25)
+
+
+def test_a_device_with_unusable_keys_is_reported_and_the_others_still_get_theirs(
+    app, patient, subscribe, push_service
+):
+    device = subscribe(patient)
+    with app.app_context():
+        db.session.add(
+            PushSubscription(
+                user_id=patient.id,
+                endpoint="http://127.0.0.1:9/broken",
+                p256dh="AAAA",
+                auth="AAAAAAAAAAAAAAAAAAAAAA",
+            )
+        )
+        db.session.commit()
+    report = _send(app)
+    assert len(push_service.messages(device)) == 1
+    assert report.errors == [f"patient {patient.id}: the device's keys could not be used"]

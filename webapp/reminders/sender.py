@@ -201,7 +201,9 @@ def _sort_failure(
 ) -> None:
     if status in GONE:
         delivery.gone.append(device.id)
-    elif status is None or status == 429 or status >= 500:
+    elif status is None:  # refused before any request: the stored keys are unusable
+        delivery.refused.append("the device's keys could not be used")
+    elif status == 429 or status >= 500:
         delivery.retryable.append(f"push service answered {status}")
         delivery.retry_after = max(delivery.retry_after, _retry_after(retry_after))
     else:
