@@ -38,9 +38,10 @@ from tests.import_archives import (
     with_data,
 )
 from tests.photo_factory import make_photo
+from webapp import records
 from webapp.auth.account import delete_account
 from webapp.extensions import db
-from webapp.models import Entry, Photo, TreatmentSession, User
+from webapp.models import Entry, Photo, ReminderSettings, ShareLink, TreatmentSession, User
 from webapp.portability import importer
 from webapp.portability.archive import Limits
 
@@ -220,8 +221,6 @@ def test_an_older_row_in_the_archive_leaves_the_accounts(source, store):
 
 
 def test_a_deleted_entry_comes_back_when_the_archive_edited_it_later(source, store):
-    from webapp import records
-
     user, made, archive = source
     entry = records.owned(Entry, user, made["entries"][0])
     records.delete_row(entry, store, datetime(2026, 1, 1, 9, 1, tzinfo=UTC))
@@ -255,6 +254,54 @@ def test_an_entry_on_a_date_the_account_holds_under_another_id_is_refused(moved,
     with pytest.raises(importer.ImportRefused, match=r"entries\[0\]\.date: this account already"):
         _import(user, with_data(archive, new_ids), store)
     assert (row_counts(), stored_keys(store)) == before
+
+
+def test_photos_of_an_entry_this_account_deleted_later_are_skipped_and_their_bytes_removed(
+    moved, store
+):
+    user, archive = moved
+    first_entry = data_json(archive)["entries"][0]["id"]
+    _import(user, with_data(archive, lambda d: d.update(photos=[])), store)
+    entry = records.owned(Entry, user, first_entry)
+    records.delete_row(entry, store, datetime.now(UTC))  # after the archive's edit
+    keys = stored_keys(store)
+    report = _import(user, archive, store)
+    assert (report.entries.unchanged, report.photos.created, report.photos_skipped) == (3, 2, 1)
+    photos = db.session.execute(db.select(Photo.storage_key)).scalars().all()
+    assert stored_keys(store) == keys | set(photos)
+
+
+def test_a_photo_this_account_deleted_stays_deleted(moved, store):
+    user, archive = moved
+    _import(user, archive, store)
+    first = data_json(archive)["photos"][0]["id"]
+    records.delete_photo(records.owned(Photo, user, first), store)
+    report = _import(user, archive, store)
+    assert (report.photos.unchanged, report.photos.created) == (3, 0)
+    assert records.owned(Photo, user, first) is None
+
+
+def test_imported_photos_align_to_the_accounts_reference_of_their_area(moved, store):
+    user, archive = moved
+    data = data_json(archive)
+    reference = data["photos"][0]  # the account's left cheek reference after this first import
+    first_only = with_data(archive, lambda d: d.update(photos=d["photos"][:1]))
+    _import(user, first_only, store)
+    assert records.owned(Photo, user, reference["id"]).alignment["reference"] is None
+    _import(user, archive, store)
+    third = records.owned(Photo, user, data["photos"][2]["id"])
+    assert third.area == reference["area"]
+    assert third.alignment["reference"] == reference["id"]
+    assert third.alignment["aligned"]
+
+
+def test_the_reminder_settings_are_taken_from_the_archive_and_scheduled(moved, store):
+    user, archive = moved
+    _import(user, archive, store)
+    settings = db.session.execute(db.select(ReminderSettings)).scalar_one()
+    assert (settings.daily_enabled, settings.remind_at.isoformat()) == (True, "21:15:00")
+    assert (settings.photo_days_enabled, settings.session_due_enabled) == (False, True)
+    assert settings.next_due_at is not None
 
 
 # --- Refused archives: a clear message, nothing half-imported ------------------------------------
@@ -417,8 +464,6 @@ def test_a_photo_without_its_file_in_the_archive_is_skipped_and_counted(moved, s
 
 
 def test_a_share_link_in_the_archive_is_not_imported(moved, store):
-    from webapp.models import ShareLink
-
     user, archive = moved
 
     def add_link(data: dict[str, Any]) -> None:
