@@ -14,7 +14,7 @@ from tests.test_calendar_ics import daily_event, photo_events
 from tests.test_diary import session_form
 from webapp.extensions import db
 from webapp.models import CalendarFeed, User, token_digest
-from webapp.reminders import service
+from webapp.reminders import feeds, service
 
 
 def create_address(client) -> str:
@@ -32,7 +32,7 @@ def token_of(path: str) -> str:
     return path.removeprefix("/calendar/").removesuffix(".ics")
 
 
-def feeds(app) -> list[CalendarFeed]:
+def stored_feeds(app) -> list[CalendarFeed]:
     with app.app_context():
         return list(db.session.execute(db.select(CalendarFeed)).scalars())
 
@@ -58,7 +58,7 @@ def calendar_app(app):
 def test_token_has_at_least_128_bits_and_only_its_hash_is_stored(logged_in, app):
     token = token_of(create_address(logged_in))
     assert len(token) >= 43  # 32 random bytes in URL-safe base64: 256 bits
-    (feed,) = feeds(app)
+    (feed,) = stored_feeds(app)
     assert feed.token_hash == token_digest(token)
     assert token not in feed.token_hash
 
@@ -125,7 +125,7 @@ def test_revoked_address_is_404_and_its_row_gone(logged_in, app, calendar_app):
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/account")
     assert calendar_app.get(path).status_code == 404
-    assert feeds(app) == []
+    assert stored_feeds(app) == []
 
 
 def test_new_address_replaces_the_old_one(logged_in, app, calendar_app):
@@ -133,19 +133,19 @@ def test_new_address_replaces_the_old_one(logged_in, app, calendar_app):
     new = create_address(logged_in)
     assert calendar_app.get(old).status_code == 404
     assert calendar_app.get(new).status_code == 200
-    assert len(feeds(app)) == 1
+    assert len(stored_feeds(app)) == 1
 
 
 def test_logged_out_cannot_make_an_address(client, app):
     response = client.post("/account/calendar-address")
     assert response.status_code == 302
     assert "/login" in response.headers["Location"]
-    assert feeds(app) == []
+    assert stored_feeds(app) == []
 
 
 def test_making_an_address_needs_the_csrf_token(logged_in, app):
     assert logged_in.post("/account/calendar-address", csrf=False).status_code == 400
-    assert feeds(app) == []
+    assert stored_feeds(app) == []
 
 
 def test_revoking_needs_the_csrf_token(logged_in, app, calendar_app):
@@ -192,4 +192,23 @@ def test_deleting_the_account_ends_its_address(logged_in, app, calendar_app):
     response = logged_in.post("/account/delete", data={"password": PASSWORD})
     assert response.status_code == 302 and "/login" in response.headers["Location"]
     assert calendar_app.get(path).status_code == 404
-    assert feeds(app) == []
+    assert stored_feeds(app) == []
+
+
+def test_two_requests_making_an_address_at_once_leave_the_later_one(app, user, monkeypatch):
+    with app.app_context():
+        patient = db.session.get(User, user.id)
+        earlier = feeds.create_feed(patient)
+        # The later request looked before the earlier one's row was committed: it saw none.
+        looked = []
+        real_feed_of = feeds._feed_of
+
+        def feed_of(of: User):
+            looked.append(of)
+            return None if len(looked) == 1 else real_feed_of(of)
+
+        monkeypatch.setattr(feeds, "_feed_of", feed_of)
+        later = feeds.create_feed(patient)
+        assert feeds.feed_for_token(earlier) is None
+        assert feeds.feed_for_token(later) is not None
+    assert len(stored_feeds(app)) == 1
