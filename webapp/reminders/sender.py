@@ -24,6 +24,7 @@ committed, the result is not); nothing committed is ever sent twice.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -50,6 +51,8 @@ REQUEST_TIMEOUT = (5, 10)
 MAX_ATTEMPTS = 4
 FIRST_RETRY = timedelta(minutes=1)
 GONE = {404, 410}
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -102,8 +105,16 @@ def send_due(now: datetime | None = None) -> SendReport:
     report = SendReport()
     vapid = load_vapid(current_app.config["VAPID_PRIVATE_KEY"], current_app.instance_path)
     subject = current_app.config["VAPID_SUBJECT"]
+    seen: set[int] = set()
     with requests.Session() as http:
         while (due := _next_due_row(now)) is not None:
+            if due.id in seen:
+                # Every claim moves next_due_at past `now`, so a row can come back only if its
+                # compare-and-set can never match: stop rather than spin; the next run retries.
+                log.error("Reminder settings %d stayed due after a claim", due.id)
+                db.session.rollback()
+                break
+            seen.add(due.id)
             claim = _claim(due, now)
             if claim is None:
                 report.nothing_due += 1
