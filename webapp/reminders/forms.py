@@ -8,7 +8,7 @@ from wtforms.validators import InputRequired, StopValidation
 
 from .schedule import PHOTO_DAYS
 
-TIME_EXPECTED = "Enter a time like 20:00 (hours and minutes, 24-hour clock)."
+TIME_EXPECTED = "Enter a time like 20:00 (hours and minutes)."
 _PHOTO_DAYS_TEXT = ", ".join(str(day) for day in PHOTO_DAYS[:-1]) + f" and {PHOTO_DAYS[-1]}"
 
 

@@ -45,7 +45,7 @@ def update_reminders():
         session_due_enabled=form.session_due_enabled.data,
     )
     flash("Your reminder settings are saved.", "success")
-    return redirect(url_for("auth.account", _anchor="reminders-heading"))
+    return redirect(url_for("auth.account"))
 
 
 @bp.post("/account/reminders/devices/<int:subscription_id>/remove")
@@ -54,7 +54,7 @@ def remove_device(subscription_id: int):
     if not subscriptions.remove(current_user, subscription_id):
         abort(404)
     flash("That device will not be reminded any more.", "success")
-    return redirect(url_for("auth.account", _anchor="reminder-devices-heading"))
+    return redirect(url_for("auth.account"))
 
 
 # --- The subscription API ------------------------------------------------------------------------
