@@ -26,6 +26,9 @@ from webapp.sharing import links as sharing
 TOKEN = "Zk3qT0kenThatMustNeverBeLogged-xyz_0123456789abcdefABCDEF"
 
 SPELLINGS = [
+    f"/calendar/{TOKEN}.ics",
+    f"//calendar//{TOKEN}.ics",
+    f"/%63alendar/{TOKEN}.ics",
     f"/s/{TOKEN}",
     f"//s/{TOKEN}",
     f"/s//{TOKEN}",

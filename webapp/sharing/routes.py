@@ -197,7 +197,7 @@ def _attachment(filename: str) -> str:
 
 @bp.get("/robots.txt")
 def robots():
-    return Response("User-agent: *\nDisallow: /s/\n", mimetype="text/plain")
+    return Response("User-agent: *\nDisallow: /s/\nDisallow: /calendar/\n", mimetype="text/plain")
 
 
 @bp.get("/s/<token>/fhir.json")
