@@ -43,7 +43,8 @@ access_log_format = '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 
 # A share token is the path segment after "s", a calendar feed's the one after "calendar".
 # gunicorn serves the share view for more spellings than /s/<token> ("//s/", "/s//", "%2Fs%2F",
-# "%73"), so text is matched percent-decoded, with any number of slashes, wherever it may carry a URL (path, request line, query, referrer...).
+# "%73"), so text is matched percent-decoded, with any number of slashes, wherever it may carry a
+# URL (path, request line, query, referrer...).
 _SHARE_TOKEN = re.compile(r"(/+(?:s|calendar)/+)[^/?#\s]+", re.IGNORECASE)
 
 
