@@ -339,6 +339,29 @@ def test_send_command_prints_what_was_sent(app, patient, subscribe):
     assert "'Time to log today' to 1 device(s)" in result.output
 
 
+def test_several_workers_send_each_due_patient_once(app, make_user, subscribe, push_service):
+    devices = []
+    for _ in range(12):
+        user = make_user(timezone="UTC")
+        with app.app_context():
+            service.update_settings(
+                user,
+                daily_enabled=True,
+                remind_at=time(19, 0),
+                photo_days_enabled=True,
+                session_due_enabled=True,
+            )
+            _settings(user).next_due_at = DUE
+            db.session.commit()
+        devices.append(subscribe(user))
+
+    with app.app_context():
+        report = sender.send_due(NOW, workers=4)
+
+    assert len(report.sent) == 12
+    assert [len(push_service.messages(device)) for device in devices] == [1] * 12
+
+
 def test_send_command_fails_when_the_push_service_errs(app, patient, subscribe):
     with troubled_push_service((503, {})) as endpoint:
         subscribe(patient, endpoint=endpoint)

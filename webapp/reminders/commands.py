@@ -22,11 +22,18 @@ reminders_cli = AppGroup("reminders", help="Reminders by Web Push.")
     help="Act as if it were this time (ISO 8601, UTC unless an offset is given), to check a "
     "schedule; default: now.",
 )
-def send_command(at: datetime | None) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Pushes in flight at once: each waits on a push service's round trip.",
+)
+def send_command(at: datetime | None, workers: int) -> None:
     """Push every reminder that is due, and move each patient's next one on."""
     if at is not None and at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
-    report = send_due(at)
+    report = send_due(at, workers=workers)
     for line in report.sent:
         click.echo(f"Sent {line}")
     for line in report.retrying:

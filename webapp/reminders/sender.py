@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -98,13 +99,44 @@ class SendReport:
     removed_subscriptions: int = 0
     errors: list[str] = field(default_factory=list)
 
+    @classmethod
+    def combined(cls, reports: Sequence[SendReport]) -> SendReport:
+        """The report of several workers' runs as one."""
+        total = cls()
+        for report in reports:
+            total.sent += report.sent
+            total.nothing_due += report.nothing_due
+            total.retrying += report.retrying
+            total.given_up += report.given_up
+            total.removed_subscriptions += report.removed_subscriptions
+            total.errors += report.errors
+        return total
 
-def send_due(now: datetime | None = None) -> SendReport:
-    """Send every reminder due at `now` (default: the current time); runs in an app context."""
+
+def send_due(now: datetime | None = None, *, workers: int = 1) -> SendReport:
+    """Send every reminder due at `now` (default: the current time); runs in an app context.
+
+    A push waits on a push service's round trip, so `workers` threads can push at once: each
+    claims its own patients exactly as separate senders do (see the module's docstring)."""
     now = now or utcnow()
+    app = current_app._get_current_object()
+    vapid = load_vapid(app.config["VAPID_PRIVATE_KEY"], app.instance_path)
+    subject = app.config["VAPID_SUBJECT"]
+    if workers <= 1:
+        return _drain(now, vapid, subject)
+
+    def work() -> SendReport:
+        with app.app_context():  # its own database session
+            return _drain(now, vapid, subject)
+
+    with ThreadPoolExecutor(workers, thread_name_prefix="reminders-sender") as pool:
+        reports = [future.result() for future in [pool.submit(work) for _ in range(workers)]]
+    return SendReport.combined(reports)
+
+
+def _drain(now: datetime, vapid: Vapid02, subject: str) -> SendReport:
+    """Claim, push and record due patients one at a time until none is left."""
     report = SendReport()
-    vapid = load_vapid(current_app.config["VAPID_PRIVATE_KEY"], current_app.instance_path)
-    subject = current_app.config["VAPID_SUBJECT"]
     seen: set[int] = set()
     with requests.Session() as http:
         while (due := _next_due_row(now)) is not None:
