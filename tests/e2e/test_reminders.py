@@ -188,6 +188,21 @@ def test_tapping_asks_once_and_says_when_the_browser_has_no_push_service(
         print(f"pushManager.subscribe failed here: {reasons}; the page said: {said!r}")
 
 
+def test_a_refused_permission_is_explained(patient_account, live_server, phone, screenshots):
+    context = phone()  # permission not granted: headless Chromium answers the prompt "denied"
+    context.add_init_script(COUNT_ASKS)
+    page = context.new_page()
+    log_in(page, live_server.url)
+    section = open_reminders(page, live_server.url)
+    section.get_by_role("button", name="Remind me on this device").tap()
+    expect(section.get_by_role("status")).to_have_text(
+        re.compile(r"^Notifications are blocked for Skinlog\. Allow them in this browser's")
+    )
+    assert asks(page) == {"permission": 1, "subscribe": 0}
+    expect(section.get_by_text("No device is reminded yet.")).to_be_visible()
+    shoot_section(page, screenshots / "03b-permission-refused.png")
+
+
 def test_a_phone_subscribes_is_listed_and_stops(patient_account, live_server, phone, screenshots):
     context = phone()
     context.add_init_script(COUNT_ASKS)

@@ -17,6 +17,10 @@ export function pushBlocker() {
   return "";
 }
 
+// Some browsers never settle subscribe() when they have no push service (ungoogled-chromium);
+// the page must not wait forever.
+const SUBSCRIBE_TIMEOUT_MS = 20 * 1000;
+
 // A refusal the page explains in words: `reason` is "denied", "push-service" or "server".
 export class PushFailed extends Error {
   constructor(reason, message) { super(message); this.reason = reason; }
@@ -60,6 +64,11 @@ function keyBytes(base64url) {
   return Uint8Array.from(text, (char) => char.charCodeAt(0));
 }
 
+function sameBytes(buffer, bytes) {
+  const other = buffer ? new Uint8Array(buffer) : new Uint8Array();
+  return other.length === bytes.length && other.every((byte, index) => byte === bytes[index]);
+}
+
 // Asks for permission (call it from a tap), subscribes this browser and stores the subscription
 // on the server. Returns the stored device (push_subscription_json).
 export async function subscribe() {
@@ -68,11 +77,19 @@ export async function subscribe() {
     throw new PushFailed("denied", "Notifications are not allowed for Skinlog in this browser.");
   }
   const worker = await registration();
-  const { key } = await api("GET", "/push/key");
+  const key = keyBytes((await api("GET", "/push/key")).key);
+  // A subscription made with another server key (the key was replaced) cannot be reused:
+  // subscribe() would refuse it, so it is dropped first.
+  const old = await worker.pushManager.getSubscription();
+  if (old && !sameBytes(old.options.applicationServerKey, key)) await old.unsubscribe();
   let subscription;
   try {
-    subscription = await worker.pushManager.subscribe({
-      userVisibleOnly: true, applicationServerKey: keyBytes(key) });
+    subscription = await Promise.race([
+      worker.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key }),
+      new Promise((_, reject) => {
+        setTimeout(() => reject(new DOMException("no answer", "TimeoutError")), SUBSCRIBE_TIMEOUT_MS);
+      }),
+    ]);
   } catch (error) {
     throw new PushFailed("push-service", `${error.name}: ${error.message}`);
   }
