@@ -459,6 +459,16 @@ def test_export_memory_does_not_grow_with_the_number_of_photos(app):
     assert size > 200 * 192 * 1024
 
 
+def test_export_reads_in_batches_not_a_query_per_row(app, user, logged_in, count_queries):
+    with app.app_context():
+        add_history(user.id, days=150, sessions=3, session_every=40)
+    with count_queries() as statements:
+        archive = download(logged_in)
+    assert len(data_of(archive)["photos"]) == 300
+    # Login and settings, then one query per list (photos twice) and three per FHIR stretch.
+    assert len(statements) < 30, len(statements)
+
+
 # --- The import route (the importer itself: tests/test_import.py) ---------------------------------
 
 
