@@ -18,26 +18,18 @@ from ..models import ReminderSettings, User, utcnow
 from . import schedule
 from .calendar import zone_of
 
-DEFAULT_REMIND_AT = time(20, 0)
-
 
 def settings_for(user: User) -> ReminderSettings:
-    """The patient's settings; the first call makes them with the defaults (photo-day and
-    session-due nudges on, the daily reminder off at 20:00) and commits."""
+    """The patient's settings; the first call makes them with the model's defaults (photo-day
+    and session-due nudges on, the daily reminder off, at 20:00) and commits."""
     row = _row_of(user)
     if row is not None:
         return row
-    row = ReminderSettings(
-        user_id=user.id,
-        daily_enabled=False,
-        remind_at=DEFAULT_REMIND_AT,
-        photo_days_enabled=True,
-        session_due_enabled=True,
-        attempts=0,
-    )
-    row.next_due_at = next_due_for(row, user.timezone, utcnow())
+    row = ReminderSettings(user_id=user.id)
     db.session.add(row)
     try:
+        db.session.flush()  # fills in the column defaults the schedule is computed from
+        row.next_due_at = next_due_for(row, user.timezone, utcnow())
         db.session.commit()
     except IntegrityError:
         # Another request made them meanwhile (one row per patient): theirs stands.
