@@ -8,6 +8,10 @@ what it received, and can expire a subscription so the next push gets 410.
         ...
         service.messages(subscription)      # the decrypted payloads, in order
         service.expire(subscription)        # the next push to it answers 410
+
+and for the answers it never gives (a push service in trouble), a loopback HTTP server:
+
+    with failing_push_service((503, {}), (429, {"Retry-After": "300"})) as endpoint: ...
 """
 
 from __future__ import annotations
@@ -16,8 +20,10 @@ import contextlib
 import shutil
 import subprocess
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -88,3 +94,34 @@ def web_push_testing() -> Iterator[PushService]:
         process.terminate()
         process.wait(10)
         log.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def failing_push_service(*answers: tuple[int, dict[str, str]]) -> Iterator[str]:
+    """A loopback HTTP server answering each push with the next (status, headers), then 201;
+    yields its endpoint URL."""
+    pending = list(answers)
+    received: list[bytes] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(self.rfile.read(int(self.headers["Content-Length"])))
+            status, headers = pending.pop(0) if pending else (201, {})
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/push/device"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

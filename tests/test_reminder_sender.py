@@ -4,20 +4,17 @@ tiny loopback HTTP server for the answers it cannot give (503, 429 with Retry-Af
 
 from __future__ import annotations
 
-import contextlib
 import json
-import threading
 import time as timer
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
 
-from tests.push_service import PushService, web_push_testing
+from tests.push_service import PushService, failing_push_service, web_push_testing
 from webapp.extensions import db
 from webapp.models import (
     Entry,
@@ -238,39 +235,8 @@ def test_next_session_may_be_due_is_sent_once_per_session(app, patient, subscrib
 # --- A push service in trouble -----------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def troubled_push_service(*answers: tuple[int, dict[str, str]]) -> Iterator[str]:
-    """A loopback HTTP server answering each push with the next (status, headers), then 201;
-    yields its endpoint URL."""
-    pending = list(answers)
-    received: list[bytes] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            received.append(self.rfile.read(int(self.headers["Content-Length"])))
-            status, headers = pending.pop(0) if pending else (201, {})
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/push/device"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-
-
 def test_503_is_retried_after_a_minute_then_sent(app, patient, subscribe):
-    with troubled_push_service((503, {})) as endpoint:
+    with failing_push_service((503, {})) as endpoint:
         subscribe(patient, endpoint=endpoint)
 
         first = _send(app)
@@ -287,7 +253,7 @@ def test_503_is_retried_after_a_minute_then_sent(app, patient, subscribe):
 
 
 def test_backoff_doubles_with_each_failed_try(app, patient, subscribe):
-    with troubled_push_service((500, {}), (502, {})) as endpoint:
+    with failing_push_service((500, {}), (502, {})) as endpoint:
         subscribe(patient, endpoint=endpoint)
         _send(app)
         _send(app, NOW + timedelta(minutes=1))
@@ -296,7 +262,7 @@ def test_backoff_doubles_with_each_failed_try(app, patient, subscribe):
 
 
 def test_429_honours_retry_after(app, patient, subscribe):
-    with troubled_push_service((429, {"Retry-After": "300"})) as endpoint:
+    with failing_push_service((429, {"Retry-After": "300"})) as endpoint:
         subscribe(patient, endpoint=endpoint)
         _send(app)
     assert _state(app, patient).next_due_at == NOW + timedelta(seconds=300)
@@ -304,7 +270,7 @@ def test_429_honours_retry_after(app, patient, subscribe):
 
 def test_gives_up_for_the_day_after_max_attempts(app, patient, subscribe):
     answers = [(503, {})] * sender.MAX_ATTEMPTS
-    with troubled_push_service(*answers) as endpoint:
+    with failing_push_service(*answers) as endpoint:
         subscribe(patient, endpoint=endpoint)
         now = NOW
         for _ in range(sender.MAX_ATTEMPTS):
@@ -316,7 +282,7 @@ def test_gives_up_for_the_day_after_max_attempts(app, patient, subscribe):
 
 
 def test_a_retry_never_runs_past_the_reminders_local_day(app, patient, subscribe):
-    with troubled_push_service((429, {"Retry-After": str(6 * 3600)})) as endpoint:
+    with failing_push_service((429, {"Retry-After": str(6 * 3600)})) as endpoint:
         subscribe(patient, endpoint=endpoint)
         report = _send(app)
     assert report.given_up and _state(app, patient).next_due_at == DUE + timedelta(days=1)
@@ -324,7 +290,7 @@ def test_a_retry_never_runs_past_the_reminders_local_day(app, patient, subscribe
 
 def test_one_device_delivered_counts_as_sent(app, patient, subscribe, push_service):
     device = subscribe(patient)
-    with troubled_push_service((503, {})) as endpoint:
+    with failing_push_service((503, {})) as endpoint:
         subscribe(patient, endpoint=endpoint)
         report = _send(app)
     assert len(push_service.messages(device)) == 1
@@ -363,7 +329,7 @@ def test_several_workers_send_each_due_patient_once(app, make_user, subscribe, p
 
 
 def test_send_command_fails_when_the_push_service_errs(app, patient, subscribe):
-    with troubled_push_service((503, {})) as endpoint:
+    with failing_push_service((503, {})) as endpoint:
         subscribe(patient, endpoint=endpoint)
         result = app.test_cli_runner().invoke(
             commands.reminders_cli, ["send", "--at", NOW.isoformat()]
@@ -467,3 +433,42 @@ def test_a_device_with_unusable_keys_is_reported_and_the_others_still_get_theirs
     report = _send(app)
     assert len(push_service.messages(device)) == 1
     assert report.errors == [f"patient {patient.id}: the device's keys could not be used"]
+
+
+def _remind_at(app: Flask, user: User, at: time, due: datetime) -> None:
+    with app.app_context():
+        service.update_settings(
+            db.session.get(User, user.id),
+            daily_enabled=True,
+            remind_at=at,
+            photo_days_enabled=True,
+            session_due_enabled=True,
+        )
+        _settings(user).next_due_at = due
+        db.session.commit()
+
+
+def test_berlin_spring_forward_reminder_goes_at_0330_then_back_to_0230(
+    app, patient, subscribe, push_service
+):
+    device = subscribe(patient)
+    gap_day = datetime(2026, 3, 29, 1, 30, tzinfo=UTC)  # 02:30 does not exist; 03:30 CEST
+    _remind_at(app, patient, time(2, 30), gap_day)
+
+    _send(app, gap_day)
+
+    assert len(push_service.messages(device)) == 1
+    following = _state(app, patient).next_due_at.astimezone(BERLIN)
+    assert following.strftime("%Y-%m-%d %H:%M") == "2026-03-30 02:30"
+
+
+def test_berlin_fall_back_repeated_hour_sends_once(app, patient, subscribe, push_service):
+    device = subscribe(patient)
+    first = datetime(2026, 10, 25, 0, 30, tzinfo=UTC)  # 02:30 CEST; 01:30 UTC is 02:30 CET
+    _remind_at(app, patient, time(2, 30), first)
+
+    _send(app, first)
+    _send(app, first + timedelta(hours=1))
+
+    assert len(push_service.messages(device)) == 1
+    assert _state(app, patient).next_due_at == datetime(2026, 10, 26, 1, 30, tzinfo=UTC)
