@@ -101,11 +101,10 @@ def failing_push_service(*answers: tuple[int, dict[str, str]]) -> Iterator[str]:
     """A loopback HTTP server answering each push with the next (status, headers), then 201;
     yields its endpoint URL."""
     pending = list(answers)
-    received: list[bytes] = []
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
-            received.append(self.rfile.read(int(self.headers["Content-Length"])))
+            self.rfile.read(int(self.headers["Content-Length"]))  # the encrypted push, unread
             status, headers = pending.pop(0) if pending else (201, {})
             self.send_response(status)
             for name, value in headers.items():
