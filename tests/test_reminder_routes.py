@@ -204,6 +204,7 @@ def test_the_api_answers_401_json_when_logged_out(client, method, path):
     response = client.open(path, method=method, json=subscription_body())
     assert response.status_code == 401
     assert response.get_json()["error"]["code"] == "unauthorized"
+    assert response.headers["Cache-Control"] == "no-store"
 
 
 def test_a_new_subscription_is_stored_and_answered_201(app, logged_in, user):

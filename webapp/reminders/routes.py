@@ -65,9 +65,10 @@ def _api_login_required(view: Callable) -> Callable:
 
     @wraps(view)
     def wrapper(*args, **kwargs):
-        if not current_user.is_authenticated:
-            return json_error(401, "Please log in again.")
-        response = current_app.make_response(view(*args, **kwargs))
+        if current_user.is_authenticated:
+            response = current_app.make_response(view(*args, **kwargs))
+        else:
+            response = json_error(401, "Please log in again.")
         response.headers.setdefault("Cache-Control", "no-store")
         return response
 
