@@ -192,12 +192,13 @@ def _claim(row: ReminderSettings, now: datetime) -> Claim | None:
         .where(ReminderSettings.id == row.id, ReminderSettings.next_due_at == read)
         .values(
             next_due_at=service.next_due_for(row, user.timezone, now, handled=day),
-            attempts=row.attempts if reminder and devices else 0,
+            # A retry keeps its count; a day with nothing to push starts the next afresh.
+            attempts=row.attempts if reminder else 0,
         ),
         execution_options={"synchronize_session": False},
     ).rowcount
     db.session.commit()
-    if not (claimed and reminder and devices):
+    if not (claimed and reminder):
         return None
     return Claim(row.id, user.id, day, reminder, devices)
 
