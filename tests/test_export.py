@@ -12,9 +12,10 @@ import re
 import tracemalloc
 import uuid
 import zipfile
-from datetime import date, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
+import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -24,6 +25,7 @@ from tests.test_api import entry_body, put_photo, session_body
 from webapp.extensions import db
 from webapp.models import (
     CalendarFeed,
+    Entry,
     Photo,
     PushSubscription,
     ReminderSettings,
@@ -467,6 +469,32 @@ def test_export_reads_in_batches_not_a_query_per_row(app, user, logged_in, count
     assert len(data_of(archive)["photos"]) == 300
     # Login and settings, then one query per list (photos twice) and three per FHIR stretch.
     assert len(statements) < 30, len(statements)
+
+
+def test_rows_written_while_the_export_streams_are_not_half_in_it(app, user):
+    """A phone syncing during a long download: the export reads one snapshot, so a new entry is
+    wholly absent rather than, say, its photo listed without it."""
+    with app.app_context():
+        add_history(user.id, days=3)
+    late = new_id()
+    with app.app_context():
+        _, chunks = export.export_archive(
+            db.session.get(User, user.id), app.extensions["photo_store"]
+        )
+        chunks = iter(chunks)
+        body = [next(chunks)]  # under way
+        with db.engine.begin() as phone:  # another connection, as another worker's would be
+            now = datetime.now(UTC)
+            phone.execute(
+                sa.insert(Entry).values(
+                    uuid=late, user_id=user.id, date=TODAY - timedelta(days=10), change_seq=99,
+                    client_updated_at=now, created_at=now, updated_at=now,
+                )
+            )  # fmt: skip
+        archive = zipfile.ZipFile(io.BytesIO(b"".join([*body, *chunks])))
+        db.session.remove()
+    assert len(data_of(archive)["entries"]) == 3
+    assert not any(late.encode() in archive.read(name) for name in archive.namelist())
 
 
 # --- The import route (the importer itself: tests/test_import.py) ---------------------------------

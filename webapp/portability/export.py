@@ -83,6 +83,7 @@ trend for you, not a diagnosis.
 def export_archive(user: User, store: PhotoStore) -> tuple[str, Iterable[bytes]]:
     """The archive's file name and its bytes, made as they are read: iterate within the request
     (stream_with_context), whose database session the rows are read in."""
+    _one_snapshot()
     now = utcnow()
     head = {
         "format": FORMAT,
@@ -99,6 +100,20 @@ def export_archive(user: User, store: PhotoStore) -> tuple[str, Iterable[bytes]]
     readme = README.format(exported_at=now.strftime("%Y-%m-%d %H:%M"), email=user.email)
     filename = f"skinlog-export-{now.date().isoformat()}.zip"
     return filename, _archive(user.id, store, head, patient, readme)
+
+
+def _one_snapshot() -> None:
+    """Make every query of the export see the account as it was at one moment, so that a phone
+    syncing during a long download cannot split it (a photo listed without its entry). The
+    request's read-only transaction ends here; the next one is a snapshot: REPEATABLE READ on
+    PostgreSQL, and on SQLite an explicit BEGIN (its driver begins none for reads, so each query
+    would read the latest data). The request's teardown ends it."""
+    db.session.commit()
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        db.session.execute(sa.text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
+    elif dialect == "sqlite":
+        db.session.execute(sa.text("BEGIN"))
 
 
 def _archive(
