@@ -10,6 +10,7 @@
 //   message   "warm-shell": keep fresh copies of the pages needed to log offline (and the photos
 //             the log form's camera lays over its view), then answer
 //             "uploaded": the outbox uploaded something; renew every page kept that shows it
+//             "logged-out": drop the patient's pages, and stop this phone's reminders
 //   sync      Background Sync: upload the outbox, then renew those pages
 //   push      a reminder from the server (webapp/reminders): show it as a notification
 //   notificationclick   focus an open Skinlog window on the reminder's page, or open one
@@ -209,7 +210,7 @@ self.addEventListener("fetch", (event) => {
 self.addEventListener("message", (event) => {
   if (event.data && event.data.type === "logged-out") {
     loggedOutAt = Date.now();
-    event.waitUntil(dropPatientPages().then(() => {
+    event.waitUntil(Promise.all([dropPatientPages(), stopReminders()]).then(() => {
       if (event.ports[0]) event.ports[0].postMessage({ type: "pages-dropped" });
     }));
     return;
@@ -256,6 +257,14 @@ function reminderOf(data) {
     // a bad URL: the log
   }
   return { title: text(payload.title, REMINDER.title), body: text(payload.body, REMINDER.body), url };
+}
+
+// At logout this phone stops reminding the patient who leaves it (a shared phone must not show
+// their reminders to the next person). The push service then answers the server's next reminder
+// with 410, and the sender removes the device from the patient's list.
+async function stopReminders() {
+  const subscription = await self.registration.pushManager.getSubscription().catch(() => null);
+  if (subscription) await subscription.unsubscribe().catch(() => false);
 }
 
 self.addEventListener("push", (event) => {
