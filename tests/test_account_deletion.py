@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -44,7 +44,7 @@ from webapp.storage.s3 import DELETE_WORKERS
 MARKER = "Quagga7319marker"
 EMAIL = "ottoline.quagmire@example.com"
 NAME = "Ottoline Quagmire"
-# Enough days that the entries span many pages and SQLite moves rows between them as they grow.
+# Enough days that the entries span many pages, which the deletion empties and SQLite rebalances.
 DAYS = 60
 FIRST_DAY = date(2026, 3, 1)
 
@@ -53,9 +53,17 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
+# How long a note is when first written, then added to the next day, then cut a week later.
+NOTE_REPEATS = (2, 15, 3)
+
+
 def note(day: int, version: int) -> str:
-    """A note holding the marker, of a length that changes with each edit (rows move in pages)."""
-    return f"{MARKER} day {day} v{version} " + "itchy and warm " * ((day * 7 + version * 5) % 23)
+    """A note holding the marker; its length changes with each edit, so rows move in pages."""
+    return f"{MARKER} day {day} v{version} " + "itchy and warm " * NOTE_REPEATS[version]
+
+
+def bystander_note(day: int, version: int) -> str:
+    return f"bystander day {day} v{version} " * 3
 
 
 @dataclass
@@ -78,34 +86,51 @@ def _signed_in(app: Flask, email: str, remember: bool = False) -> CSRFClient:
     return client
 
 
-def _write_history(client: CSRFClient, photo: bytes, *, own: bool) -> list[str]:
-    """DAYS entries, edited three times, every fifth one deleted; sessions; photos. Returns the
-    uuids of the entries that stayed."""
-    text = note if own else (lambda day, version: f"bystander day {day} v{version} " * 3)
-    entries = [new_id() for _ in range(DAYS)]
-    for version in range(4):
-        for day, entry_id in enumerate(entries):
-            body = entry_body(
-                FIRST_DAY + timedelta(days=day),
-                notes=text(day, version),
-                client_updated_at=stamp(version * 10_000 + day),
-            )
-            assert client.put(f"/api/v1/entries/{entry_id}", json=body).status_code in (200, 201)
-    for day in range(0, DAYS, 5):
-        assert client.delete(f"/api/v1/entries/{entries[day]}").status_code == 200
+Writer = tuple[CSRFClient, Callable[[int, int], str]]
+
+
+def _put_entry(writer: Writer, entry_id: str, day: int, version: int) -> None:
+    client, text = writer
+    body = entry_body(
+        FIRST_DAY + timedelta(days=day),
+        notes=text(day, version),
+        client_updated_at=stamp(version * 10_000 + day),
+    )
+    assert client.put(f"/api/v1/entries/{entry_id}", json=body).status_code in (200, 201)
+
+
+def _write_entries(patient: Writer, bystander: Writer) -> tuple[list[str], list[str]]:
+    """A day at a time, as it happens: both log the day, so their rows share pages; the patient
+    also adds to yesterday's note and cuts last week's short, so rows grow and shrink and move
+    between pages. Every fifth entry is deleted at the end. Returns the entries that stayed."""
+    mine, theirs = [new_id() for _ in range(DAYS)], [new_id() for _ in range(DAYS)]
+    for day in range(DAYS):
+        _put_entry(patient, mine[day], day, 0)
+        _put_entry(bystander, theirs[day], day, 0)
+        if day >= 1:
+            _put_entry(patient, mine[day - 1], day - 1, 1)
+        if day >= 7:
+            _put_entry(patient, mine[day - 7], day - 7, 2)
+    for (client, _), entries in ((patient, mine), (bystander, theirs)):
+        for day in range(0, DAYS, 5):
+            assert client.delete(f"/api/v1/entries/{entries[day]}").status_code == 200
+    return [e for d, e in enumerate(mine) if d % 5], [e for d, e in enumerate(theirs) if d % 5]
+
+
+def _write_sessions_and_photos(writer: Writer, entries: list[str], photo: bytes) -> None:
+    """Three sessions, the last deleted; a photo on each of the first three entries."""
+    client, text = writer
     for number in range(3):
         body = session_body(
             date=(FIRST_DAY + timedelta(days=number * 20)).isoformat(),
-            notes=text(number, 9),
-            provider=f"{MARKER} clinic" if own else "Bystander clinic",
+            notes=text(number, 1),
+            provider=text(number, 0)[:100],
         )
         session_id = new_id()
         assert client.put(f"/api/v1/sessions/{session_id}", json=body).status_code == 201
     assert client.delete(f"/api/v1/sessions/{session_id}").status_code == 200
-    kept = [entry_id for day, entry_id in enumerate(entries) if day % 5]
-    for entry_id in kept[:3]:
+    for entry_id in entries[:3]:
         assert put_photo(client, entry_id, new_id(), photo).status_code == 201
-    return kept
 
 
 @pytest.fixture
@@ -116,8 +141,10 @@ def history(app: Flask, make_user) -> History:
     tablet = _signed_in(app, EMAIL, remember=True)
     other = _signed_in(app, bystander.email)
     photo = make_photo(800, 600)
-    kept = _write_history(phone, photo, own=True)
-    _write_history(other, photo, own=False)
+    writers: list[Writer] = [(phone, note), (other, bystander_note)]
+    kept, bystanders = _write_entries(*writers)
+    _write_sessions_and_photos(writers[0], kept, photo)
+    _write_sessions_and_photos(writers[1], bystanders, photo)
     deleted_photo = new_id()
     assert put_photo(phone, kept[3], deleted_photo, photo).status_code == 201
     path = f"/api/v1/entries/{kept[3]}/photos/{deleted_photo}"
@@ -239,7 +266,7 @@ def test_the_database_files_hold_nothing_of_a_deleted_account(app, schema, histo
     reader.join()
 
     assert_nothing_of_the_patient_in(files_of(database))
-    bystander = b"bystander day 1 v3"
+    bystander = b"bystander day 1 v0"
     assert bystander in files_of(database), "the other patient's notes are kept"
     pooled.close()
     for connection in other_workers:

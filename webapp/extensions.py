@@ -53,11 +53,13 @@ def erase_deleted_sqlite_content() -> None:
     Nothing to do on other databases.
 
     secure_delete zeroes a deleted row where it lies, but not the stale copies SQLite leaves in a
-    page's unused space when it moves rows between pages (a page splits or is rebalanced as rows
-    grow, e.g. a note edited several times): those are not rows any more, so nothing zeroes them,
-    and they outlive the account (tests/test_account_deletion.py reads them in the file). VACUUM
-    rewrites the database into fresh pages that hold only live rows; the checkpoint then copies
-    them into the file and empties the write-ahead log, which holds older copies of pages too.
+    page's unused space when it moves rows between pages. It does so as the deletion itself
+    empties pages shared with other patients' rows: they are rebalanced, the patient's rows not
+    yet deleted move, and the copy left behind is not a row any more, so nothing zeroes it when
+    the row is deleted in its new place (tests/test_account_deletion.py finds whole notes so in
+    the file). VACUUM rewrites the database into fresh pages that hold only live rows; the
+    checkpoint then copies them into the file and empties the write-ahead log, which holds older
+    copies of pages too.
 
     The cost: VACUUM rewrites the whole file (photo bytes are not in it) and holds the write lock
     meanwhile, so other workers' writes wait for it (busy_timeout, 10 s). Measured: a two-year
