@@ -14,6 +14,8 @@
 //   sync      Background Sync: upload the outbox, then renew those pages
 //   push      a reminder from the server (webapp/reminders): show it as a notification
 //   notificationclick   focus an open Skinlog window on the reminder's page, or open one
+//   pushsubscriptionchange   the browser replaced the subscription: tell the server the new one
+import { API, freshToken } from "/static/js/outbox/api.js";
 import { SYNC_TAG, syncOutbox } from "/static/js/outbox/sync.js";
 
 const VERSION = "__SHELL_VERSION__";
@@ -291,4 +293,20 @@ self.addEventListener("notificationclick", (event) => {
     }
     return self.clients.openWindow(url);
   })());
+});
+
+// The browser replaced this phone's subscription (Firefox does when one expires): the server
+// learns the new one, so reminders keep coming; the old one answers 410 and the sender removes
+// it. Logged out or offline, nothing is sent: the patient can tap "Remind me" again.
+self.addEventListener("pushsubscriptionchange", (event) => {
+  event.waitUntil((async () => {
+    const subscription = event.newSubscription
+      || await self.registration.pushManager.subscribe(event.oldSubscription.options);
+    const { csrf_token: token } = await freshToken();
+    await fetch(`${API}/push-subscriptions`, {
+      method: "POST", credentials: "same-origin", cache: "no-store",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": token },
+      body: JSON.stringify(subscription.toJSON()),
+    });
+  })().catch(() => {}));
 });

@@ -350,6 +350,31 @@ def test_a_pushed_reminder_is_shown_and_opens_log(patient_account, live_server, 
     page.screenshot(path=screenshots / "07-opened-log.png")
 
 
+def test_a_subscription_the_browser_replaces_is_sent_to_the_server(
+    patient_account, live_server, phone
+):
+    context = phone()
+    page = context.new_page()
+    log_in(page, live_server.url)
+    page.goto(f"{live_server.url}/account")
+    wait_for_service_worker(page)
+    (worker,) = context.service_workers
+    # What the browser fires when it renews a subscription; Chromium never does by itself.
+    worker.evaluate(
+        """(p256dh) => {
+            const event = new ExtendableEvent("pushsubscriptionchange");
+            const json = { endpoint: "https://push.example.org/send/renewed", expirationTime: null,
+                keys: { p256dh, auth: "AAECAwQFBgcICQoLDA0ODw" } };
+            Object.defineProperty(event, "newSubscription", { value: { toJSON: () => json } });
+            self.dispatchEvent(event);
+        }""",
+        P256DH,
+    )
+    wait_until(lambda: page.evaluate(LIST_DEVICES), "the server has the renewed subscription")
+    (device,) = page.evaluate(LIST_DEVICES)
+    assert (device["device"], device["push_service"]) == ("Chrome on Android", "push.example.org")
+
+
 def test_iphone_safari_in_a_tab_is_told_to_add_skinlog_to_the_home_screen(
     patient_account, live_server, phone, screenshots
 ):
