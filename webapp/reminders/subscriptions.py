@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import ipaddress
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -115,14 +114,13 @@ def _endpoint(raw: Any, allow_loopback: bool, problems: dict[str, str]) -> str:
 
 
 def _public_name(host: str) -> bool:
-    """A host name (not an IP address, not a single local label such as "localhost")."""
-    if not host or "." not in host.strip("."):
+    """A host name: not an IP address in any spelling a resolver accepts ("127.1", "0x7f.1" and
+    "2130706433" are 127.0.0.1 to inet_aton), not a single local label such as "localhost".
+    A name's last label starts with a letter, which no spelling of an IPv4 address does."""
+    labels = host.rstrip(".").split(".")
+    if len(labels) < 2 or not all(labels) or not labels[-1][:1].isalpha():
         return False
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return not host.endswith((".local", ".localhost", ".internal"))
-    return False
+    return labels[-1] not in {"local", "localhost", "internal"}
 
 
 def _key(raw: Any, name: str, size: int, problems: dict[str, str]) -> str:
