@@ -33,7 +33,8 @@ API = "/api/v1"
 def update_reminders():
     form = ReminderSettingsForm()
     if not form.validate_on_submit():
-        # The whole account page again, the section showing what is wrong (auth owns the page).
+        # The whole account page again, the section showing what is wrong. Auth owns the page,
+        # and its routes import this package (account_view), hence the import here.
         from ..auth import routes as auth_pages
 
         return auth_pages._account_page(reminders=account_view(current_user, form), status=422)
