@@ -79,4 +79,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     templating.init_app(app)
     cli.init_app(app)
+    if app.config["REMINDERS_IN_PROCESS"]:
+        from .reminders import background
+
+        background.start(app)
     return app

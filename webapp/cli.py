@@ -4,7 +4,9 @@
 * `flask --app webapp photos sweep` removes photo bytes that no live photo needs (see
   webapp/housekeeping.py); run it from cron, e.g. hourly;
 * `flask --app webapp photos measure` grades, maps and aligns photos stored before the app did
-  that at upload; run it once after upgrading.
+  that at upload; run it once after upgrading;
+* `flask --app webapp reminders send` sends the reminders now due; run it every minute
+  (docs/deployment.md). `make run` sends them from a thread instead.
 """
 
 from __future__ import annotations
@@ -86,3 +88,8 @@ def init_app(app: Flask) -> None:
         click.echo(summary)
 
     app.cli.add_command(photos_cli)
+
+    # Imported here, not at the top: reminders reach templating, which reaches auth.
+    from .reminders.commands import reminders_cli
+
+    app.cli.add_command(reminders_cli)
