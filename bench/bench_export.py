@@ -5,12 +5,14 @@ Run from the repository root:
 
     .venv/bin/python bench/bench_export.py              # two years: 730 entries, 1,460 photos
     .venv/bin/python bench/bench_export.py --days 365   # one year
+    .venv/bin/python bench/bench_export.py --postgres-s3 --repeat 1   # PostgreSQL, moto's S3
 
 It builds the history of bench_timeline.py (730 daily entries, two photos a day, 12 sessions
-every 8 weeks) in a fresh SQLite database, and puts behind every photo a full rendition made by
-the app's own ingest of a textured synthetic face (~380 kB, the same bytes under every key: the
-export copies bytes, it never decodes them) in a folder store. Each measure then runs in a fresh
-Python process, so its peak memory is its own:
+every 8 weeks) in a fresh SQLite database (or, with --postgres-s3, a throw-away PostgreSQL
+cluster), and puts behind every photo a full rendition made by the app's own ingest of a textured
+synthetic face (~380 kB, the same bytes under every key: the export copies bytes, it never
+decodes them) in a folder store (or moto's S3 server, over HTTP on loopback). Each measure then
+runs in a fresh Python process, so its peak memory is its own:
 
 * read (baseline): every photo's full rendition streamed from the store in chunks, as the export
   must at least do;
@@ -26,8 +28,11 @@ are against the read baseline. The issue's aim: peak memory under 100 MB.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
+import logging
+import os
 import subprocess
 import sys
 import tempfile
@@ -42,6 +47,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from tests import pg_server, s3_server  # noqa: E402
 from tests.conftest import PASSWORD, CSRFClient, settings_for_tests  # noqa: E402
 from tests.history_factory import add_history  # noqa: E402
 from tests.synthetic_faces import make_face  # noqa: E402
@@ -62,9 +68,14 @@ def full_rendition() -> bytes:
     return imaging.ingest_photo(upload.getvalue()).renditions["full"].data
 
 
-def build(instance: str, days: int) -> tuple[int, int]:
+def settings(instance: str, overrides: dict[str, str]) -> dict[str, object]:
+    """The test settings of this instance, with the database and photo store of this run."""
+    return settings_for_tests(instance) | overrides
+
+
+def build(instance: str, days: int, overrides: dict[str, str]) -> tuple[int, int]:
     """The patient, the history and the photo bytes; returns (photos, bytes per photo)."""
-    app = create_app(settings_for_tests(instance))
+    app = create_app(settings(instance, overrides))
     jpeg = full_rendition()
     with app.app_context():
         db.create_all()
@@ -134,9 +145,9 @@ def memory_status(field: str) -> int:
     raise LookupError(field)
 
 
-def worker(instance: str, measure: str, trace: bool) -> None:
+def worker(instance: str, measure: str, trace: bool, overrides: dict[str, str]) -> None:
     """One measure in this process; prints its figures as JSON."""
-    app = create_app(settings_for_tests(instance))
+    app = create_app(settings(instance, overrides))
     app.test_client_class = CSRFClient
     before = memory_status("VmHWM")
     if trace:
@@ -156,8 +167,11 @@ def worker(instance: str, measure: str, trace: bool) -> None:
     )
 
 
-def run(instance: str, measure: str, trace: bool = False) -> dict[str, float]:
+def run(
+    instance: str, measure: str, overrides: dict[str, str], trace: bool = False
+) -> dict[str, float]:
     command = [sys.executable, __file__, "--worker", measure, "--instance", instance]
+    command += ["--settings", json.dumps(overrides)]
     if trace:
         command.append("--trace")
     done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
@@ -174,28 +188,44 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--days", type=int, default=730)
     parser.add_argument("--repeat", type=int, default=3, help="timed runs of each; best kept")
+    parser.add_argument(
+        "--postgres-s3", action="store_true", help="PostgreSQL and moto's S3 instead of SQLite"
+    )
+    parser.add_argument("--settings", default="{}", help=argparse.SUPPRESS)
     parser.add_argument("--worker", choices=("read", "export"), help=argparse.SUPPRESS)
     parser.add_argument("--instance", help=argparse.SUPPRESS)
     parser.add_argument("--trace", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        worker(args.instance, args.worker, args.trace)
+        worker(args.instance, args.worker, args.trace, json.loads(args.settings))
         return
 
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, contextlib.ExitStack() as servers:
         instance = str(Path(folder) / "instance")
+        overrides, where = {}, "SQLite, folder store"
+        if args.postgres_s3:
+            logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's request log
+            endpoint = servers.enter_context(s3_server.moto_s3_server())
+            os.environ.update(s3_server.credentials_env(), AWS_EC2_METADATA_DISABLED="true")
+            s3_server.make_bucket(endpoint, "skinlog-bench")
+            overrides = {
+                "SQLALCHEMY_DATABASE_URI": servers.enter_context(pg_server.postgres_server()),
+                "PHOTO_STORAGE": "s3://skinlog-bench/photos",
+                "S3_ENDPOINT_URL": endpoint,
+            }
+            where = "PostgreSQL, S3 (moto on loopback)"
         start = time.perf_counter()
-        photos, per_photo = build(instance, args.days)
+        photos, per_photo = build(instance, args.days, overrides)
         print(
             f"history: {args.days} entries, {photos} photos of {per_photo / 1000:.0f} kB "
-            f"(built in {time.perf_counter() - start:.1f} s); SQLite, folder store"
+            f"(built in {time.perf_counter() - start:.1f} s); {where}"
         )
         figures = {}
         for measure in ("read", "export"):
-            timed = [run(instance, measure) for _ in range(args.repeat)]
+            timed = [run(instance, measure, overrides) for _ in range(args.repeat)]
             best = min(timed, key=lambda figure: figure["seconds"])
             best["rss"] = max(figure["rss"] for figure in timed)
-            best["traced_peak"] = run(instance, measure, trace=True)["traced_peak"]
+            best["traced_peak"] = run(instance, measure, overrides, trace=True)["traced_peak"]
             figures[measure] = best
         base = figures["read"]
         print(f"best of {args.repeat}; ratio = export / read, same run")
