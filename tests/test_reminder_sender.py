@@ -472,3 +472,22 @@ def test_berlin_fall_back_repeated_hour_sends_once(app, patient, subscribe, push
 
     assert len(push_service.messages(device)) == 1
     assert _state(app, patient).next_due_at == datetime(2026, 10, 26, 1, 30, tzinfo=UTC)
+
+
+def test_the_reminders_command_is_registered_on_the_app(app):
+    result = app.test_cli_runner().invoke(args=["reminders", "send", "--at", NOW.isoformat()])
+    assert result.exit_code == 0, result.output
+
+
+def test_create_app_starts_the_in_process_sender_when_asked(tmp_path):
+    from tests.conftest import settings_for_tests
+    from webapp import create_app
+
+    settings = settings_for_tests(str(tmp_path / "instance"))
+    app = create_app({**settings, "REMINDERS_IN_PROCESS": True})
+    running = background._running
+    try:
+        assert running is not None and running.app is app and running.thread.is_alive()
+    finally:
+        if running is not None:
+            running.stop()
