@@ -153,6 +153,12 @@ def test_export_is_not_compressed_again_by_the_middleware(logged_in):
     assert zipfile.ZipFile(io.BytesIO(response.get_data())).testzip() is None
 
 
+def test_exports_are_rate_limited(logged_in):
+    for _ in range(6):
+        assert logged_in.get(URL).status_code == 200
+    assert logged_in.get(URL).status_code == 429
+
+
 def test_the_old_json_export_is_gone(logged_in):
     assert logged_in.get("/account/export.json").status_code == 404
 
@@ -531,3 +537,11 @@ def test_an_export_imported_again_through_the_form_changes_nothing(logged_in, hi
     data = data_of(download(logged_in))
     assert {entry["id"] for entry in data["entries"]} == {history["entry"], history["plain"]}
     assert {photo["id"] for photo in data["photos"]} == {history["photo"], history["photo2"]}
+
+
+def test_imports_are_rate_limited(logged_in):
+    for _ in range(10):
+        response = logged_in.post("/account/import", content_type="multipart/form-data")
+        assert response.status_code == 422
+    response = logged_in.post("/account/import", content_type="multipart/form-data")
+    assert response.status_code == 429
