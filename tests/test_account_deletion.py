@@ -18,14 +18,17 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from botocore.exceptions import ClientError
 from flask import Flask
 from flask_migrate import upgrade
 
 from tests.conftest import PASSWORD, Auth, CSRFClient
 from tests.photo_factory import make_photo
+from tests.s3_server import make_bucket, moto_s3_server, s3_client
 from tests.test_api import entry_body, put_photo, session_body, stamp
 from tests.test_share import create_link
 from webapp.auth import account
@@ -488,6 +491,9 @@ class SlowBucket:
         self.in_flight = self.peak = 0
         self.lock = threading.Lock()
 
+    def get_bucket_versioning(self, Bucket: str) -> dict:
+        return {}  # never versioned
+
     def get_paginator(self, operation: str) -> SlowBucket:
         assert operation == "list_objects_v2"
         return self
@@ -536,3 +542,66 @@ def test_a_photo_s3_refuses_to_delete_does_not_stop_the_others_and_is_raised():
         S3PhotoStore("photos", client=bucket).delete_prefixes(keys)
 
     assert {key.partition("/")[0] for key in bucket.deleted} == set(keys) - {keys[3]}
+
+
+# --- A bucket that keeps old versions ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    with moto_s3_server() as endpoint:
+        yield endpoint
+
+
+def versions_in(client: Any, bucket: str, prefix: str) -> list[dict[str, str]]:
+    """Every version and delete marker under `prefix`: what the bucket still holds."""
+    found = []
+    pages = client.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix)
+    for page in pages:
+        for item in page.get("Versions", []) + page.get("DeleteMarkers", []):
+            found.append({"Key": item["Key"], "VersionId": item["VersionId"]})
+    return found
+
+
+@pytest.fixture
+def versioned_store(s3_endpoint: str) -> Iterator[S3PhotoStore]:
+    """A store in a bucket with versioning on: deleting an object only hides it."""
+    client = s3_client(s3_endpoint)
+    name = f"skinlog-versioned-{uuid.uuid4().hex[:12]}"
+    make_bucket(s3_endpoint, name)
+    client.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    yield S3PhotoStore(name, "photos", client=client)
+    for version in versions_in(client, name, ""):
+        client.delete_object(Bucket=name, **version)
+    client.delete_bucket(Bucket=name)
+
+
+def test_a_versioned_bucket_keeps_no_version_of_a_deleted_photo(versioned_store):
+    store = versioned_store
+    deleted, kept = new_key(), new_key()
+    for base in (deleted, kept):
+        for name in ("full", "thumb"):
+            for version in (b"first", b"second"):  # written twice: two versions each
+                store.put(f"{base}/{name}.jpg", version, "image/jpeg")
+
+    store.delete_prefixes([deleted])
+
+    assert versions_in(store.client, store.bucket, f"photos/{deleted}/") == []
+    assert len(versions_in(store.client, store.bucket, f"photos/{kept}/")) == 4
+    assert store.read(f"{kept}/full.jpg") == b"second"
+
+
+def test_a_bucket_that_will_not_tell_its_versioning_is_emptied_as_unversioned(caplog):
+    bucket = SlowBucket()
+    denied = {"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}
+
+    def no_answer(Bucket: str) -> dict:
+        raise ClientError(denied, "GetBucketVersioning")
+
+    bucket.get_bucket_versioning = no_answer  # type: ignore[method-assign]
+    key = new_key()
+
+    S3PhotoStore("photos", client=bucket).delete_prefixes([key])
+
+    assert len(bucket.deleted) == 3
+    assert "cannot tell whether photos keeps old versions" in caplog.text

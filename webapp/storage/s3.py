@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ from .base import (
 )
 
 _MISSING_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
+log = logging.getLogger(__name__)
 # Photos deleted at once by delete_prefixes.
 DELETE_WORKERS = 8
 
@@ -62,6 +64,7 @@ class S3PhotoStore(PhotoStore):
                 ),
             )
         self.client = client
+        self._versioning: bool | None = None  # see _keeps_versions
 
     def __repr__(self) -> str:
         return f"S3PhotoStore(bucket={self.bucket!r}, prefix={self.prefix!r})"
@@ -107,15 +110,15 @@ class S3PhotoStore(PhotoStore):
         # The trailing slash matters: "abc/" must not also remove photo "abcdef/...".
         prefix = self._object_key(check_base_key(base_key)) + "/"
         with _s3_errors(base_key):
-            pages = self.client.get_paginator("list_objects_v2").paginate(
-                Bucket=self.bucket, Prefix=prefix
-            )
+            if self._keeps_versions():
+                listing, listed = "list_object_versions", _versions_of
+            else:
+                listing, listed = "list_objects_v2", _objects_of
+            pages = self.client.get_paginator(listing).paginate(Bucket=self.bucket, Prefix=prefix)
             for page in pages:
-                keys = [item["Key"] for item in page.get("Contents", ())]
-                for batch in batched(keys, 1000):  # delete_objects takes at most 1000 keys
+                for batch in batched(listed(page), 1000):  # delete_objects takes at most 1000
                     result = self.client.delete_objects(
-                        Bucket=self.bucket,
-                        Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True},
+                        Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True}
                     )
                     errors = result.get("Errors") or []
                     if errors:
@@ -124,6 +127,25 @@ class S3PhotoStore(PhotoStore):
                             f"could not delete {len(errors)} object(s) under {base_key!r}: "
                             f"{first.get('Key')}: {first.get('Code')} {first.get('Message')}"
                         )
+
+    def _keeps_versions(self) -> bool:
+        """Whether the bucket keeps old versions (versioning enabled, or suspended after being
+        on). There, deleting an object only hides it behind a delete marker and its bytes stay,
+        so delete_prefix deletes every version by id instead; that needs s3:ListBucketVersions
+        and s3:DeleteObjectVersion, which such a bucket's policy must grant.
+
+        Asked once per store (a process). A store that cannot tell (no s3:GetBucketVersioning,
+        or an S3-compatible store without versioning) is taken as unversioned, with a warning."""
+        if self._versioning is None:
+            from botocore.exceptions import BotoCoreError, ClientError
+
+            try:
+                answer = self.client.get_bucket_versioning(Bucket=self.bucket)
+            except (BotoCoreError, ClientError) as exc:
+                log.warning("cannot tell whether %s keeps old versions: %s", self.bucket, exc)
+                answer = {}
+            self._versioning = answer.get("Status") in ("Enabled", "Suspended")
+        return self._versioning
 
     def delete_prefixes(self, base_keys: Iterable[str]) -> None:
         # Two requests per photo (list, delete), one after the other, are some 2,900 round trips
@@ -167,6 +189,18 @@ class S3PhotoStore(PhotoStore):
                     base, newest = this_base, modified
         if base is not None and newest is not None:
             yield StoredPrefix(base, newest)
+
+
+def _objects_of(page: dict[str, Any]) -> list[dict[str, str]]:
+    """The objects of a list_objects_v2 page, as delete_objects takes them."""
+    return [{"Key": item["Key"]} for item in page.get("Contents", ())]
+
+
+def _versions_of(page: dict[str, Any]) -> list[dict[str, str]]:
+    """Every version and delete marker of a list_object_versions page, as delete_objects takes
+    them: deleting a version by its id removes its bytes for good."""
+    items = [*page.get("Versions", ()), *page.get("DeleteMarkers", ())]
+    return [{"Key": item["Key"], "VersionId": item["VersionId"]} for item in items]
 
 
 def _is_boto_error(exc: BaseException) -> bool:
