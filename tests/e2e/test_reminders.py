@@ -12,10 +12,12 @@ DevTools (ServiceWorker.deliverPushMessage), as the push service would.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import wait_until
@@ -315,8 +317,17 @@ def test_a_pushed_reminder_is_shown_and_opens_log(patient_account, live_server, 
     context.grant_permissions(["notifications"], origin=live_server.url)
     page.goto(f"{live_server.url}/account")
     wait_for_service_worker(page)
-    page.reload()
-    page.wait_for_function("() => Boolean(navigator.serviceWorker.controller)")
+    # The page must be controlled for the tap to navigate it (WindowClient.navigate). A page
+    # loaded before the worker's claim is not; reloaded, it is, though on a busy machine the
+    # reload can still land first (as in test_offline.wait_until_offline_ready).
+    controlled = "() => Boolean(navigator.serviceWorker.controller)"
+    for _attempt in range(3):
+        if page.evaluate(controlled):
+            break
+        page.reload()
+        with contextlib.suppress(PlaywrightTimeoutError):
+            page.wait_for_function(controlled, timeout=10_000)
+    page.wait_for_function(controlled)
     (worker,) = context.service_workers
 
     deliver_push(
