@@ -201,7 +201,9 @@ self.addEventListener("fetch", (event) => {
   const { request } = event;
   const url = new URL(request.url);
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
-  if (url.pathname.startsWith("/api/") || url.pathname.startsWith("/s/")) return;
+  // The API, a clinician's shared view and the calendar feed are never answered from the cache.
+  const uncached = ["/api/", "/s/", "/calendar/"];
+  if (uncached.some((prefix) => url.pathname.startsWith(prefix))) return;
   if (request.mode === "navigate") event.respondWith(handleNavigation(request));
   else if (url.pathname.startsWith("/static/") || url.pathname === "/manifest.webmanifest") {
     event.respondWith(handleStatic(request));
