@@ -59,6 +59,7 @@ def export_to(app, path: Path) -> int:
         with path.open("wb") as out:
             for chunk in chunks:
                 out.write(chunk)
+        db.session.rollback()  # the export's snapshot transaction, which a request's teardown ends
         delete_account(user, store)
     return path.stat().st_size
 

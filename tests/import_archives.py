@@ -100,7 +100,10 @@ def fill_account(user: User, store: PhotoStore, *, photos: int = 3) -> dict[str,
 def export_bytes(user: User, store: PhotoStore) -> bytes:
     """The account's export archive, as the download gives it."""
     _, chunks = export.export_archive(user, store)
-    return b"".join(chunks)
+    archive = b"".join(chunks)
+    # The export reads in a read-only snapshot transaction that a request's teardown ends.
+    db.session.rollback()
+    return archive
 
 
 def members(archive: bytes) -> dict[str, bytes]:
