@@ -42,6 +42,7 @@ from webapp.models import (
     token_digest,
 )
 from webapp.storage import PhotoStore, S3PhotoStore, StorageError, new_key
+from webapp.storage import s3 as s3_store
 from webapp.storage.s3 import DELETE_WORKERS
 
 MARKER = "Quagga7319marker"
@@ -221,10 +222,15 @@ def assert_nothing_of_the_patient_in(data: bytes) -> None:
 
 
 @pytest.fixture
-def other_workers(app: Flask) -> Iterator[list[sqlite3.Connection]]:
+def sqlite_database(app: Flask) -> Path:
+    """The SQLite file of the app under test; the test is skipped on other databases."""
+    return sqlite_path(app)
+
+
+@pytest.fixture
+def other_workers(sqlite_database: Path) -> Iterator[list[sqlite3.Connection]]:
     """Connections of other gunicorn workers: open on the same file, idle between requests."""
-    database = sqlite_path(app)
-    connections = [sqlite3.connect(database, check_same_thread=False) for _ in range(2)]
+    connections = [sqlite3.connect(sqlite_database, check_same_thread=False) for _ in range(2)]
     for connection in connections:
         connection.execute("PRAGMA busy_timeout=10000")
         connection.execute("SELECT count(*) FROM entries").fetchone()
@@ -243,8 +249,10 @@ def schema(request: pytest.FixtureRequest, app: Flask) -> str:
     return request.param
 
 
-def test_the_database_files_hold_nothing_of_a_deleted_account(app, schema, history, other_workers):
-    database = sqlite_path(app)
+def test_the_database_files_hold_nothing_of_a_deleted_account(
+    sqlite_database, app, schema, history, other_workers
+):
+    database = sqlite_database
     assert MARKER.encode() in files_of(database), "the test can see the notes"
     with app.app_context():
         pooled = db.engine.connect()  # a connection checked out of the pool, as a request holds
@@ -334,10 +342,9 @@ def test_every_row_of_the_account_goes_in_every_table(app, history):
         assert rows_of(history.bystander.id) == bystander, "the other patient keeps every row"
 
 
-def test_every_row_goes_even_where_the_database_would_not_cascade(app, history):
+def test_every_row_goes_even_where_the_database_would_not_cascade(sqlite_database, app, history):
     """The deletion names every table itself: SQLite cascades only on a connection that turned
     foreign keys on, and a table added without ON DELETE CASCADE would not cascade anywhere."""
-    sqlite_path(app)
     with app.app_context():
         engine = db.engine
         engine.dispose()
@@ -591,7 +598,10 @@ def test_a_versioned_bucket_keeps_no_version_of_a_deleted_photo(versioned_store)
     assert store.read(f"{kept}/full.jpg") == b"second"
 
 
-def test_a_bucket_that_will_not_tell_its_versioning_is_emptied_as_unversioned(caplog):
+def test_a_bucket_that_will_not_tell_its_versioning_is_emptied_as_unversioned(caplog, monkeypatch):
+    # Alembic's logging set-up (migrations/env.py) disables the loggers that exist when another
+    # test of this process runs the migrations.
+    monkeypatch.setattr(s3_store.log, "disabled", False)
     bucket = SlowBucket()
     denied = {"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}
 
