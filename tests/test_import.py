@@ -304,6 +304,27 @@ def test_the_reminder_settings_are_taken_from_the_archive_and_scheduled(moved, s
     assert settings.next_due_at is not None
 
 
+def test_an_import_racing_another_of_the_same_archive_stores_each_photo_once(
+    moved, store, monkeypatch
+):
+    """Both ingest; the second to take the patient's lock finds the photos held, counts them
+    unchanged and removes the bytes it ingested."""
+    user, archive = moved
+    write = importer.write
+
+    def other_import_first(*args, **kwargs):
+        monkeypatch.setattr(importer, "write", write)  # the other import runs as usual
+        _import(user, archive, store)
+        return write(*args, **kwargs)
+
+    monkeypatch.setattr(importer, "write", other_import_first)
+    report = _import(user, archive, store)
+    assert (report.photos.created, report.photos.unchanged) == (0, 3)
+    keys = set(db.session.execute(db.select(Photo.storage_key)).scalars())
+    assert len(keys) == 3
+    assert stored_keys(store) == keys
+
+
 # --- Refused archives: a clear message, nothing half-imported ------------------------------------
 
 
