@@ -288,6 +288,12 @@ def test_the_database_files_hold_nothing_of_a_deleted_account(
     assert bystander in files_of(database)
 
 
+def test_every_sqlite_connection_zeroes_deletions_and_cuts_the_log_back(sqlite_database, app):
+    with app.app_context(), db.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA secure_delete").scalar_one() == 1
+        assert connection.exec_driver_sql("PRAGMA journal_size_limit").scalar_one() == 0
+
+
 # --- Every row of it ---------------------------------------------------------------------------
 
 

@@ -33,9 +33,9 @@ def _sqlite_settings(dbapi_connection, connection_record) -> None:
     commit costs one fsync (synchronous=FULL keeps every acknowledged write durable); wait for a
     lock held by another worker instead of failing; enforce foreign keys as PostgreSQL does;
     overwrite deleted rows with zeros (health data: a deleted account must not stay readable in
-    the file; see erase_deleted_sqlite_content for what this does not reach); and cut the log
-    back to nothing whenever a writer restarts it, so old copies of pages do not linger at its
-    end (a few truncations more, after each checkpoint; the log is not preallocated anyway)."""
+    the file; see erase_deleted_sqlite_content for what this does not reach); and whenever a
+    writer restarts the log after a checkpoint, cut it back to what that writer wrote, so the old
+    copies of pages beyond do not linger in it (one truncation per checkpoint cycle)."""
     if not isinstance(dbapi_connection, sqlite3.Connection):
         return
     cursor = dbapi_connection.cursor()
