@@ -52,7 +52,11 @@ def import_archive(
                 if photo.file is not None and not export.has(photo.file):
                     raise ImportRefused(f"{photo.file}: missing from the ZIP ({_at(photo)}).")
             refuse_foreign(user, rows)  # before the costly ingest; again under the lock
-            new_photos = _ingest(user, export, _photos_to_add(user, rows), store, written)
+            to_add = _photos_to_add(user, rows)
+            references = {row.area: _account_reference(user, row.area, store) for row in to_add}
+            # No transaction stays open while photos are ingested (minutes for years of them).
+            db.session.rollback()
+            new_photos = _ingest(export, to_add, references, store, written)
         report, unused = write(user, rows, new_photos)
     except BaseException as error:
         db.session.rollback()
@@ -78,15 +82,15 @@ def _photos_to_add(user: User, rows: ExportRows) -> list[PhotoRow]:
 
 
 def _ingest(
-    user: User,
     export: archive.ExportArchive,
     photos: list[PhotoRow],
+    references: dict[str, tuple[str, np.ndarray] | None],
     store: PhotoStore,
     written: list[str],
 ) -> list[NewPhoto]:
-    """Each photo ingested from its file like an upload and put in the store (its key added to
-    `written` first, so a failure half-way still removes it)."""
-    references: dict[str, tuple[str, np.ndarray] | None] = {}
+    """Each photo ingested from its file like an upload, aligned to its area's reference (the
+    account's, else the archive's), and put in the store (its key added to `written` first, so
+    a failure half-way still removes it)."""
     added = []
     for row in photos:
         assert row.file is not None  # noqa: S101 (only photos with a file are ingested)
@@ -96,8 +100,6 @@ def _ingest(
             columns = _measures(ingested, row.region)
         except imaging.ImageRejected as rejected:
             raise ImportRefused(f"{row.file}: not a photo we can import ({rejected}).") from None
-        if row.area not in references:
-            references[row.area] = _account_reference(user, row.area, store)
         reference = references[row.area]
         if reference is None and row.was_reference and ingested.quality.verdict != "poor":
             references[row.area] = (row.uuid, ingested.grey)
