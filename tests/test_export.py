@@ -503,6 +503,18 @@ def test_rows_written_while_the_export_streams_are_not_half_in_it(app, user):
     assert not any(late.encode() in archive.read(name) for name in archive.namelist())
 
 
+def test_the_session_can_write_again_once_the_archive_is_made(app, user):
+    with app.app_context():
+        _, chunks = export.export_archive(
+            db.session.get(User, user.id), app.extensions["photo_store"]
+        )
+        assert b"".join(chunks)
+        db.session.get(User, user.id).display_name = "Renamed"
+        db.session.commit()
+        db.session.remove()
+        assert db.session.get(User, user.id).display_name == "Renamed"
+
+
 # --- The import route (the importer itself: tests/test_import.py) ---------------------------------
 
 

@@ -107,7 +107,7 @@ def _one_snapshot() -> None:
     syncing during a long download cannot split it (a photo listed without its entry). The
     request's read-only transaction ends here; the next one is a snapshot: REPEATABLE READ on
     PostgreSQL, and on SQLite an explicit BEGIN (its driver begins none for reads, so each query
-    would read the latest data). The request's teardown ends it."""
+    would read the latest data). It ends when the archive is made or abandoned."""
     db.session.commit()
     dialect = db.session.get_bind().dialect.name
     if dialect == "postgresql":
@@ -117,6 +117,15 @@ def _one_snapshot() -> None:
 
 
 def _archive(
+    user_id: int, store: PhotoStore, head: dict[str, Any], patient: FhirRecords, readme: str
+) -> Iterator[bytes]:
+    try:
+        yield from _files(user_id, store, head, patient, readme)
+    finally:
+        db.session.rollback()  # ends the snapshot, read only: the session can write again
+
+
+def _files(
     user_id: int, store: PhotoStore, head: dict[str, Any], patient: FhirRecords, readme: str
 ) -> Iterator[bytes]:
     archive = ZipStream(compress_type=ZIP_DEFLATED)
