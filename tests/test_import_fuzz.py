@@ -15,7 +15,7 @@ import json
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given
+from hypothesis import HealthCheck, example, given
 from hypothesis import strategies as st
 
 from tests import hostile_input
@@ -139,6 +139,7 @@ def test_any_value_anywhere_in_data_json_is_imported_or_refused_whole(moved):
     paths = _paths(data)
 
     @FUZZ
+    @example(("photos", 0, "region"), [10**309, 0, 1, 1])  # beyond a float: OverflowError
     @given(
         st.sampled_from(paths),
         hostile_input.fair_choice(hostile_input.hostile_scalars, hostile_input.json_values),

@@ -179,6 +179,8 @@ def _photo(where: str, row: dict[str, Any], entry_uuids: set[str], now: datetime
             region = list(validate_region(region))
         except ValueError as error:
             _refuse(where, "region", str(error))
+        except OverflowError:  # an integer beyond any float (validate_region lets it escape)
+            _refuse(where, "region", "must be four fractions between 0 and 1")
     return PhotoRow(
         where,
         photo_uuid,
