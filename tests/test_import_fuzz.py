@@ -164,8 +164,9 @@ def test_any_member_name_is_imported_or_refused_whole(moved):
         try:
             new_name.encode("utf-8")
         except UnicodeEncodeError:
-            new_name = "?"  # zipfile cannot write it; the archive's name bytes are tried above
-        renamed[new_name or "?"] = contents[name]
+            new_name = "?"  # zipfile cannot write it; the byte flips above reach odd name bytes
+        # zipfile cuts a name at NUL (writing and reading alike): an empty rest cannot be written.
+        renamed[new_name.split("\x00")[0] or "?"] = contents[name]
         assert_all_or_nothing(user, rezip(renamed), store)
 
     check()
