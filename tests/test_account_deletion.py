@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -35,13 +35,14 @@ from webapp.auth import account
 from webapp.extensions import db
 from webapp.models import (
     CalendarFeed,
+    Entry,
     Photo,
     PushSubscription,
     ReminderSettings,
     User,
     token_digest,
 )
-from webapp.storage import PhotoStore, S3PhotoStore, StorageError, new_key
+from webapp.storage import PhotoStore, S3PhotoStore, StorageError, StoredPrefix, new_key
 from webapp.storage import s3 as s3_store
 from webapp.storage.s3 import DELETE_WORKERS
 
@@ -395,18 +396,11 @@ def test_every_photo_byte_goes_from_the_store_tombstoned_photos_too(app, history
         assert not any(store.exists(f"{key}/{name}.jpg") for name in ("full", "display", "thumb"))
 
 
-class FailingStore(PhotoStore):
-    """The app's store, failing on the second photo it is asked to delete (a network cut)."""
+class StoreInFront(PhotoStore):
+    """The app's store behind a stand-in that a test changes one operation of."""
 
     def __init__(self, store: PhotoStore) -> None:
         self.store = store
-        self.deleted = 0
-
-    def delete_prefix(self, base_key: str) -> None:
-        self.deleted += 1
-        if self.deleted == 2:
-            raise StorageError("connection reset")
-        self.store.delete_prefix(base_key)
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
         self.store.put(key, data, content_type)
@@ -420,11 +414,72 @@ class FailingStore(PhotoStore):
     def delete(self, key: str) -> None:
         self.store.delete(key)
 
+    def delete_prefix(self, base_key: str) -> None:
+        self.store.delete_prefix(base_key)
+
     def exists(self, key: str) -> bool:
         return self.store.exists(key)
 
-    def list_prefixes(self):
+    def list_prefixes(self) -> Iterator[StoredPrefix]:
         return self.store.list_prefixes()
+
+
+class FailingStore(StoreInFront):
+    """Fails on the second photo it is asked to delete (a network cut)."""
+
+    deleted = 0
+
+    def delete_prefix(self, base_key: str) -> None:
+        self.deleted += 1
+        if self.deleted == 2:
+            raise StorageError("connection reset")
+        self.store.delete_prefix(base_key)
+
+
+class UploadDuringDeletion(StoreInFront):
+    """Another device of the patient's finishes an upload (bytes, then its row, committed by
+    another worker) just as the deletion starts removing photo bytes."""
+
+    def __init__(self, store: PhotoStore, engine: sa.Engine, patient: User) -> None:
+        super().__init__(store)
+        self.engine, self.patient = engine, patient
+        self.key: str | None = None
+
+    def delete_prefixes(self, base_keys: Iterable[str]) -> None:
+        if self.key is None:
+            self.key = new_key()
+            self.store.put(f"{self.key}/full.jpg", b"\xff\xd8 uploaded meanwhile", "image/jpeg")
+            with self.engine.begin() as connection:
+                entry = connection.execute(
+                    sa.select(Entry.id).where(
+                        Entry.user_id == self.patient.id, Entry.deleted_at.is_(None)
+                    )
+                ).first()
+                connection.execute(
+                    sa.insert(Photo).values(
+                        uuid=new_id(), user_id=self.patient.id, entry_id=entry.id,
+                        change_seq=10**6, area="chin", storage_key=self.key, width=1,
+                        height=1, byte_size=1, sha256="0" * 64,
+                    )
+                )  # fmt: skip
+        super().delete_prefixes(base_keys)
+
+
+def test_a_photo_uploaded_while_the_account_is_deleted_goes_too(app, history):
+    store: PhotoStore = app.extensions["photo_store"]
+    with app.app_context():
+        racing = UploadDuringDeletion(store, db.engine, history.patient)
+    app.extensions["photo_store"] = racing
+
+    delete_account(history.phone)
+
+    assert racing.key is not None
+    assert not store.exists(f"{racing.key}/full.jpg")
+    with app.app_context():
+        assert (
+            db.session.execute(db.select(Photo).where(Photo.storage_key == racing.key)).first()
+            is None
+        )
 
 
 def test_a_store_failing_mid_deletion_leaves_the_account_whole_and_deletable_again(app, history):

@@ -158,8 +158,13 @@ def delete_account(user: User, store: PhotoStore) -> None:
     first, rather than left to ON DELETE CASCADE: SQLite enforces that only on a connection that
     turned foreign keys on (tests/test_account_deletion.py checks every table that points at a
     user or at a row of theirs)."""
-    keys = db.session.execute(db.select(Photo.storage_key).where(Photo.user_id == user.id))
-    store.delete_prefixes(list(keys.scalars()))
+    deleted: set[str] = set()
+    # Asked again after each pass: another device's upload may have committed a photo while the
+    # bytes went (S3 takes seconds for a long history), and its row alone would go below. One
+    # committing after the last look leaves bytes no row names: `flask photos sweep` takes them.
+    while keys := _photo_keys(user) - deleted:
+        store.delete_prefixes(keys)
+        deleted |= keys
     links = db.select(ShareLink.id).where(ShareLink.user_id == user.id)
     db.session.execute(db.delete(ShareView).where(ShareView.share_link_id.in_(links)))
     for model in OWNED_BY_USER_ID:
@@ -167,6 +172,12 @@ def delete_account(user: User, store: PhotoStore) -> None:
     db.session.delete(user)
     db.session.commit()
     erase_deleted_sqlite_content()
+
+
+def _photo_keys(user: User) -> set[str]:
+    """The storage keys of the patient's photos, tombstones too (their bytes may be left)."""
+    keys = db.session.execute(db.select(Photo.storage_key).where(Photo.user_id == user.id))
+    return set(keys.scalars())
 
 
 # The tables with a user_id, children before their parents (photos point at entries).
