@@ -20,7 +20,7 @@ APP = ROOT / "webapp"
 PURE = [
     "imaging", "storage", "progress", "photo_choice", "charts", "validation", "vocabulary",
     "summary", "sharing.fhir", "timeline.compare", "reminders.schedule",
-    "reminders.calendar",
+    "reminders.calendar", "portability.tables", "portability.archive", "portability.rows",
 ]  # fmt: skip
 WEB_FRAMEWORK = (
     "flask",

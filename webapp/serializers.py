@@ -103,15 +103,28 @@ def photo_json(photo: Photo, *, with_entry: bool = False) -> dict[str, Any]:
     return data
 
 
-def exported_photo_json(photo: Photo) -> dict[str, Any]:
-    """A live photo in the account export: a full-size link that works in a browser (the diary's
-    page URL, absolute), and what was measured."""
+def exported_photo_json(photo: Photo, entry_uuid: str, file: str | None) -> dict[str, Any]:
+    """A live photo in the account export (docs/export.md): every stored field, and the name of
+    its JPEG in the archive (None if its bytes were lost); the import reads it back."""
     return {
         "id": photo.uuid,
-        "entry_id": photo.entry.uuid,
+        "entry_id": entry_uuid,
         "area": photo.area,
-        "url": url_for("diary.photo", photo_uuid=photo.uuid, rendition="full", _external=True),
+        "file": file,
+        "width": photo.width,
+        "height": photo.height,
+        "sha256": photo.sha256,
+        "byte_size": photo.byte_size,
+        # The camera's own clock, local and without an offset: stored naive.
+        "taken_at": photo.taken_at.isoformat() if photo.taken_at else None,
+        "region": photo.region,
         "lab": photo.lab,
+        "quality": photo.quality,
+        "marks": photo.marks,
+        "alignment": photo.alignment,
+        "created_at": iso_utc(photo.created_at),
+        "updated_at": iso_utc(photo.updated_at),
+        "client_updated_at": iso_utc(photo.client_updated_at),
     }
 
 

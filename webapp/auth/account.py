@@ -7,9 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
 
-from .. import records
 from ..extensions import db, erase_deleted_sqlite_content
 from ..models import (
     CalendarFeed,
@@ -25,7 +23,6 @@ from ..models import (
     token_digest,
 )
 from ..passwords import Passwords
-from ..serializers import entry_json, exported_photo_json, session_json
 from ..storage import PhotoStore
 
 
@@ -120,33 +117,6 @@ def change_password(user: User, passwords: Passwords, new_password: str, user_ag
     user.password_hash = passwords.hash(new_password)
     db.session.execute(db.delete(LoginSession).where(LoginSession.user_id == user.id))
     start_login(user, user_agent)
-
-
-def export(user: User) -> dict[str, Any]:
-    """Everything the patient logged (their right to a copy of their data), ready for JSON."""
-    entries = db.session.execute(
-        db.select(Entry)
-        .where(Entry.user_id == user.id, Entry.deleted_at.is_(None))
-        .order_by(Entry.date)
-    ).scalars()
-    photos = db.session.execute(
-        db.select(Photo)
-        .where(Photo.user_id == user.id, Photo.deleted_at.is_(None))
-        .options(joinedload(Photo.entry))
-        .order_by(Photo.id)
-    ).scalars()
-    return {
-        "account": {
-            "email": user.email,
-            "display_name": user.display_name,
-            "track": user.track,
-            "fitzpatrick": user.fitzpatrick,
-            "timezone": user.timezone,
-        },
-        "sessions": [session_json(session) for session in records.live_sessions(user)],
-        "entries": [entry_json(entry) for entry in entries],
-        "photos": [exported_photo_json(photo) for photo in photos],
-    }
 
 
 def delete_account(user: User, store: PhotoStore) -> None:

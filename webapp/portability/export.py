@@ -37,7 +37,13 @@ from ..models import (
     utcnow,
 )
 from ..progress import SessionCalendar
-from ..serializers import entry_json, push_subscription_json, session_json, share_link_json
+from ..serializers import (
+    entry_json,
+    exported_photo_json,
+    push_subscription_json,
+    session_json,
+    share_link_json,
+)
 from ..sharing.export import Scope, read_entries, read_photos, read_sessions
 from ..sharing.fhir import FhirRecords, bundle_entries, bundle_header
 from ..storage import PhotoStore
@@ -226,26 +232,9 @@ def _default_reminder_settings() -> ReminderSettings:
 
 
 def _photo_json(photo: Photo, entry_uuid: str, day: date, written: set[str]) -> dict[str, Any]:
-    return {
-        "id": photo.uuid,
-        "entry_id": entry_uuid,
-        "area": photo.area,
-        "file": tables.photo_file(day, photo.area, photo.uuid) if photo.uuid in written else None,
-        "width": photo.width,
-        "height": photo.height,
-        "sha256": photo.sha256,
-        "byte_size": photo.byte_size,
-        # The camera's own clock, local and without an offset: stored naive.
-        "taken_at": photo.taken_at.isoformat() if photo.taken_at else None,
-        "region": photo.region,
-        "lab": photo.lab,
-        "quality": photo.quality,
-        "marks": photo.marks,
-        "alignment": photo.alignment,
-        "created_at": iso_utc(photo.created_at),
-        "updated_at": iso_utc(photo.updated_at),
-        "client_updated_at": iso_utc(photo.client_updated_at),
-    }
+    """The photo's record, naming its file in the archive if its bytes were written there."""
+    written_file = tables.photo_file(day, photo.area, photo.uuid) if photo.uuid in written else None
+    return exported_photo_json(photo, entry_uuid, written_file)
 
 
 def _share_links(user_id: int) -> Iterator[dict[str, Any]]:
