@@ -462,3 +462,28 @@ def test_a_device_subscribed_through_the_api_is_reminded_by_the_sender(app, logg
     reminder = json.loads(message)
     assert set(reminder) == {"title", "body", "url"}
     assert (reminder["title"], reminder["url"]) == ("Skinlog", "/log")
+
+
+# --- A new timezone --------------------------------------------------------------------------
+
+
+def test_a_new_timezone_moves_the_next_reminder_to_the_same_hour_there(app, logged_in, user):
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    logged_in.get("/account")  # makes the settings: 20:00, scheduled in the user's UTC
+    response = logged_in.post(
+        "/account/profile",
+        data={
+            "display_name": "Sam",
+            "track": "both",
+            "fitzpatrick": "",
+            "timezone": "Pacific/Auckland",
+        },
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        due = db.session.execute(sa.select(ReminderSettings.next_due_at)).scalar_one()
+    local = due.replace(tzinfo=UTC).astimezone(ZoneInfo("Pacific/Auckland"))
+    assert local.time() == time(20, 0)
+    assert local > datetime.now(UTC)

@@ -23,6 +23,7 @@ from ..models import (
     token_digest,
 )
 from ..passwords import Passwords
+from ..reminders import service as reminders_service
 from ..storage import PhotoStore
 
 
@@ -106,10 +107,14 @@ def logins_of(user: User) -> list[LoginSession]:
 
 
 def update_profile(user: User, **profile: Any) -> None:
-    """`profile`: display_name, track, fitzpatrick, timezone, keep_photo_times."""
+    """`profile`: display_name, track, fitzpatrick, timezone, keep_photo_times. A new timezone
+    moves the next reminder to the patient's hour there."""
+    moved = "timezone" in profile and profile["timezone"] != user.timezone
     for name, value in profile.items():
         setattr(user, name, value)
     db.session.commit()
+    if moved:
+        reminders_service.reschedule_user(user)
 
 
 def change_password(user: User, passwords: Passwords, new_password: str, user_agent: str) -> None:
