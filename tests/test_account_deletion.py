@@ -29,6 +29,7 @@ from tests.account_history import (
     EMAIL,
     MARKER,
     NAME,
+    PASSWORD,
     FailingStore,
     History,
     SlowBucket,
@@ -382,3 +383,19 @@ def test_a_bucket_that_will_not_tell_its_versioning_is_emptied_as_unversioned(ca
 
     assert len(bucket.deleted) == 3
     assert "cannot tell whether photos keeps old versions" in caplog.text
+
+
+def test_a_store_failure_answers_the_page_not_a_500_and_keeps_the_device_signed_in(app, history):
+    store: PhotoStore = app.extensions["photo_store"]
+    with app.app_context():
+        before = rows_of(history.patient.id)
+    app.extensions["photo_store"] = FailingStore(store)
+    try:
+        response = history.phone.post("/account/delete", data={"password": PASSWORD})
+    finally:
+        app.extensions["photo_store"] = store
+    assert response.status_code == 302 and response.headers["Location"].endswith("/account")
+    assert "could not be removed just now" in history.phone.get("/account").get_data(as_text=True)
+    with app.app_context():
+        assert still_there(before) == {name: len(keys) for name, keys in before.items()}
+    delete_through_the_page(history.phone)

@@ -12,6 +12,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from ..extensions import limiter
 from ..models import token_digest
 from ..reminders.account import RemindersView, account_view
+from ..storage import StorageError
 from . import account, bp
 from .forms import ConfirmForm, LoginForm, PasswordChangeForm, ProfileForm, RegisterForm
 
@@ -201,7 +202,17 @@ def delete_account():
         flash("Your account was not deleted: the password did not match.", "error")
         return redirect(url_for("auth.account"))
     user = current_user._get_current_object()
+    try:
+        account.delete_account(user, current_app.extensions["photo_store"])
+    except StorageError:
+        # Nothing was deleted (bytes go before rows): the patient stays signed in to retry.
+        current_app.logger.exception("Account deletion stopped: the photo store failed")
+        flash(
+            "Your account was not deleted: your photos could not be removed just now. "
+            "Nothing was changed; please try again in a few minutes.",
+            "error",
+        )
+        return redirect(url_for("auth.account"))
     logout_user()
-    account.delete_account(user, current_app.extensions["photo_store"])
     flash("Your account and everything in it have been deleted.", "info")
     return redirect(url_for("auth.login"))
