@@ -600,3 +600,11 @@ def test_a_bad_row_answers_422_naming_the_file_and_row(logged_in, exported):
 def test_no_file_chosen_answers_422(logged_in):
     response = logged_in.post("/account/import", data={}, content_type="multipart/form-data")
     assert response.status_code == 422
+
+
+def test_a_refusal_says_nothing_was_imported_once(app, logged_in, exported, store):
+    with app.app_context():
+        _import(_user("first@example.com"), exported, store)
+    page = _upload(logged_in, exported).get_data(as_text=True)
+    assert "is used by another account" in page
+    assert page.lower().count("nothing was imported") == 1

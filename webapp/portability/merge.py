@@ -94,9 +94,7 @@ def write(
     try:
         db.session.commit()
     except IntegrityError:
-        raise ImportRefused(
-            "An ID in this archive was just taken by another account; nothing was imported."
-        ) from None
+        raise ImportRefused("An ID in this archive was just taken by another account.") from None
     return report, unused
 
 
@@ -161,7 +159,7 @@ def _check_dates(user: User, writes: list[tuple[Any, EntryRow]]) -> None:
         if other is not None:
             raise ImportRefused(
                 f"data.json: {row.where}.date: this account already has an entry on "
-                f"{row.data.date} (id {other}); nothing was imported."
+                f"{row.data.date} (id {other})."
             )
 
 
@@ -188,7 +186,7 @@ def _place_photos(
             if entry is None or held[row.uuid].entry_id != entry.id:
                 raise ImportRefused(
                     f"data.json: {row.where}.entry_id: this account holds this photo under "
-                    "another entry; nothing was imported."
+                    "another entry."
                 )
             report.photos.unchanged += 1
         elif new is None or entry is None or row.entry_uuid not in live:
@@ -198,7 +196,7 @@ def _place_photos(
             if count > MAX_PHOTOS_PER_ENTRY:
                 raise ImportRefused(
                     f"data.json: {row.where}: its entry would hold more than "
-                    f"{MAX_PHOTOS_PER_ENTRY} photos; nothing was imported."
+                    f"{MAX_PHOTOS_PER_ENTRY} photos."
                 )
             live_counts[row.entry_uuid] = count
             placed.append((entry, new))
@@ -276,9 +274,7 @@ def refuse_foreign(user: User, rows: ExportRows) -> None:
         foreign = {row.uuid for row in with_uuids(model, uuids) if row.user_id != user.id}
         for row in kind_rows:
             if row.uuid in foreign:
-                raise ImportRefused(
-                    f"data.json: {row.where}.id: is used by another account; nothing was imported."
-                )
+                raise ImportRefused(f"data.json: {row.where}.id: is used by another account.")
 
 
 # --- Helpers ------------------------------------------------------------------------------------
