@@ -123,7 +123,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         instance = str(Path(folder) / "instance")
         start = time.perf_counter()
-        photos, per_photo = build(instance, args.days)
+        photos, per_photo = build(instance, args.days, {})
         app = create_app(settings_for_tests(instance))
         archive = Path(folder) / "export.zip"
         size = export_to(app, archive)
