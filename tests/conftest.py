@@ -114,6 +114,8 @@ def settings_for_tests(instance_path: str) -> dict[str, object]:
         "ARGON2_MEMORY_KIB": 8,
         "LOGIN_RATE_LIMIT": "1000 per minute",
         "RATELIMIT_STORAGE_URI": "memory://",
+        # The push service of the reminder tests (web-push-testing) listens on 127.0.0.1.
+        "PUSH_ALLOW_LOOPBACK": True,
     }
 
 

@@ -38,13 +38,14 @@ SENDERS = 2
 FIRST_DUE = datetime(2026, 1, 5, 20, 0, tzinfo=UTC)
 
 # One sender process: the app from the environment, one run of send_due at argv[1], started at
-# the wall-clock second argv[2] so that the processes really overlap; prints its report.
+# the wall-clock second argv[2] so that the processes really overlap; prints its report. The
+# push service is on loopback, which only a test allows.
 SENDER = """
 import dataclasses, json, sys, time
 from datetime import datetime
 from webapp import create_app
 from webapp.reminders.sender import send_due
-app = create_app()
+app = create_app({"PUSH_ALLOW_LOOPBACK": True})
 with app.app_context():
     time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
     report = send_due(datetime.fromisoformat(sys.argv[1]))

@@ -83,6 +83,9 @@ def settings_from_environment(instance_path: str) -> dict[str, object]:
         # `make run` sends due reminders from a thread of its own process, so one machine reminds
         # without cron; production runs `flask reminders send` every minute instead.
         "REMINDERS_IN_PROCESS": _env_flag("REMINDERS_IN_PROCESS", False),
+        # Push endpoints on loopback (http too): only the tests set it, whose push service stands
+        # in on 127.0.0.1. Otherwise the sender connects only to public addresses.
+        "PUSH_ALLOW_LOOPBACK": False,
         **COMPRESSION,
     }
 

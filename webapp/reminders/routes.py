@@ -105,7 +105,9 @@ def create_push_subscription():
     if payload is None:
         return json_error(400, "The body is not valid JSON.", code="malformed_json")
     try:
-        data = subscriptions.parse_subscription(payload, allow_loopback=current_app.testing)
+        data = subscriptions.parse_subscription(
+            payload, allow_loopback=current_app.config["PUSH_ALLOW_LOOPBACK"]
+        )
     except Invalid as invalid:
         return json_error(422, "Some fields are not valid.", fields=invalid.fields)
     try:

@@ -35,6 +35,8 @@ import requests
 from flask import current_app
 from py_vapid import Vapid02
 from pywebpush import WebPushException, webpush
+from requests_hardened import Config, HTTPSession
+from requests_hardened.ip_filter import InvalidIPAddress
 
 from ..extensions import db
 from ..models import PushSubscription, ReminderSettings, User, utcnow
@@ -122,23 +124,37 @@ def send_due(now: datetime | None = None, *, workers: int = 1) -> SendReport:
     app = current_app._get_current_object()
     vapid = load_vapid(app.config["VAPID_PRIVATE_KEY"], app.instance_path)
     subject = app.config["VAPID_SUBJECT"]
+    loopback = app.config["PUSH_ALLOW_LOOPBACK"]
     if workers <= 1:
-        return _drain(now, vapid, subject)
+        return _drain(now, vapid, subject, loopback)
 
     def work() -> SendReport:
         with app.app_context():  # its own database session
-            return _drain(now, vapid, subject)
+            return _drain(now, vapid, subject, loopback)
 
     with ThreadPoolExecutor(workers, thread_name_prefix="reminders-sender") as pool:
         reports = [future.result() for future in [pool.submit(work) for _ in range(workers)]]
     return SendReport.combined(reports)
 
 
-def _drain(now: datetime, vapid: Vapid02, subject: str) -> SendReport:
+def _push_session(*, allow_loopback: bool = False) -> requests.Session:
+    """The HTTP session pushes go through. An endpoint is a URL a browser handed us: the session
+    connects only to public addresses, checked on the address it connects to (a public-looking
+    name may resolve to this server's network), and follows no redirect."""
+    config = Config(
+        ip_filter_enable=True,
+        ip_filter_allow_loopback_ips=allow_loopback,
+        never_redirect=True,
+        default_timeout=REQUEST_TIMEOUT,
+    )
+    return HTTPSession(config)
+
+
+def _drain(now: datetime, vapid: Vapid02, subject: str, loopback: bool) -> SendReport:
     """Claim, push and record due patients one at a time until none is left."""
     report = SendReport()
     seen: set[int] = set()
-    with requests.Session() as http:
+    with _push_session(allow_loopback=loopback) as http:
         while (due := _next_due_row(now)) is not None:
             if due.id in seen:
                 # Every claim moves next_due_at past `now`, so a row can come back only if its
@@ -233,6 +249,8 @@ def _push(claim: Claim, vapid: Vapid02, subject: str, http: requests.Session) ->
             )
         except WebPushException as exc:
             _sort_failure(delivery, device, exc.status_code, exc.retry_after)
+        except InvalidIPAddress:
+            delivery.refused.append("the push service's address is not public")
         except requests.RequestException as exc:
             delivery.retryable.append(f"no answer from the push service ({type(exc).__name__})")
         else:
