@@ -21,6 +21,7 @@ PURE = [
     "imaging", "storage", "progress", "photo_choice", "charts", "validation", "vocabulary",
     "summary", "sharing.fhir", "timeline.compare", "reminders.schedule",
     "reminders.calendar", "portability.tables", "portability.archive", "portability.rows",
+    "log_redaction",
 ]  # fmt: skip
 WEB_FRAMEWORK = (
     "flask",

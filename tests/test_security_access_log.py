@@ -1,13 +1,17 @@
-"""gunicorn's logs never hold a share token, however the request spells the path to it.
+"""The logs never hold a share token, however the request spells the path to it: gunicorn's
+(`make serve`) and the development server's (`make run`, the single machine's default).
 
 A share link's token is its only secret, and gunicorn serves the share view for more spellings of
 its path than `/s/<token>`: doubled slashes, percent-encoded slashes or letters. The first tests
-build the log's atoms the way gunicorn does; the last one reads a real gunicorn's access log.
+build the log's atoms the way gunicorn does; then a real gunicorn's access log is read, and the
+lines a real werkzeug development server logs.
 """
 
 from __future__ import annotations
 
 import http.client
+import logging
+import threading
 from datetime import timedelta
 from types import SimpleNamespace
 from urllib.parse import urlsplit
@@ -15,6 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 from gunicorn.config import Config
 from gunicorn.util import unquote_to_wsgi_str
+from werkzeug.serving import make_server
 
 from tests.servers import gunicorn_server, migrated_settings, server_env
 from webapp import create_app
@@ -138,3 +143,41 @@ def test_a_real_gunicorn_logs_no_token(tmp_path):
     assert not [line for line in lines if TOKEN in line]
     served = [line for line in lines if " 200 " in line]
     assert len(served) >= 5, "the share view answered most spellings: the test is not vacuous"
+
+
+class _Lines(logging.Handler):
+    """The messages a logger emits (caplog's handler sits on the root logger, which the
+    migrations' logging configuration replaces)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+def test_the_development_server_logs_no_token(tmp_path):
+    settings = migrated_settings(tmp_path / "instance")
+    store_link(settings, TOKEN)
+    server = make_server("127.0.0.1", 0, create_app(settings))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    werkzeug_log, captured = logging.getLogger("werkzeug"), _Lines()
+    werkzeug_log.addHandler(captured)
+    werkzeug_log.setLevel(logging.INFO)
+    try:
+        for raw_uri in SPELLINGS:
+            connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+            connection.request("GET", raw_uri)
+            connection.getresponse().read()
+            connection.close()
+    finally:
+        werkzeug_log.removeHandler(captured)
+        werkzeug_log.setLevel(logging.NOTSET)
+        server.shutdown()
+        thread.join()
+    lines = captured.lines
+    assert len(lines) == len(SPELLINGS), lines
+    assert not [line for line in lines if TOKEN in line]
+    assert len([line for line in lines if '" 200 ' in line]) >= 5, "the test is not vacuous"

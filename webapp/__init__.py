@@ -6,6 +6,7 @@ blueprints and the security headers. Tests pass `config=` to override any settin
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from flask import Flask
 from . import cli, compression, errors, security, templating
 from .config import settings_from_environment
 from .extensions import csrf, db, limiter, login_manager, migrate
+from .log_redaction import redacting_filter
 from .passwords import Passwords
 from .storage import store_from_url
 
@@ -79,6 +81,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     templating.init_app(app)
     cli.init_app(app)
+    # The development server (`make run`) logs each request line through werkzeug's logger.
+    logging.getLogger("werkzeug").addFilter(redacting_filter)
     if app.config["REMINDERS_IN_PROCESS"]:
         from .reminders import background
 

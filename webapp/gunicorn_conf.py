@@ -10,12 +10,11 @@ see docs/deployment.md.
 
 from __future__ import annotations
 
-import logging
 import os
-import re
-from urllib.parse import unquote
 
 from gunicorn.glogging import Logger
+
+from webapp.log_redaction import redact_share_tokens, redacting_filter
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 # Photo ingest (decode, orient, colour metrics, three JPEG encodes) is CPU-bound and runs in the
@@ -41,39 +40,6 @@ loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 
 
-# A share token is the path segment after "s", a calendar feed's the one after "calendar".
-# gunicorn serves the share view for more spellings than /s/<token> ("//s/", "/s//", "%2Fs%2F",
-# "%73"), so text is matched percent-decoded, with any number of slashes, wherever it may carry a
-# URL (path, request line, query, referrer...).
-_SHARE_TOKEN = re.compile(r"(/+(?:s|calendar)/+)[^/?#\s]+", re.IGNORECASE)
-
-
-def redact_share_tokens(text: str) -> str:
-    """`text` as it came if it holds no share token; otherwise decoded, each token as <token>."""
-    decoded = text
-    for _ in range(4):  # "%252F" is "%2F" decoded once, "/" twice
-        once = unquote(decoded)
-        if once == decoded:
-            break
-        decoded = once
-    masked = _SHARE_TOKEN.sub(r"\1<token>", decoded)
-    return text if masked == decoded else masked
-
-
-class _RedactingFilter(logging.Filter):
-    """For the error log: gunicorn names the request's URI when handling it fails."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        redacted = redact_share_tokens(message)
-        if redacted != message:
-            record.msg, record.args = redacted, None
-        return True
-
-
-_redacting_filter = _RedactingFilter()
-
-
 class RedactingLogger(Logger):
     """The logs without secrets: share tokens live in the path (/s/<token>), so they are masked in
     every atom of the access log (whatever access_log_format picks) and in the error log; the
@@ -81,7 +47,7 @@ class RedactingLogger(Logger):
 
     def setup(self, cfg):  # type: ignore[no-untyped-def]
         super().setup(cfg)
-        self.error_log.addFilter(_redacting_filter)  # once: the same filter is not added twice
+        self.error_log.addFilter(redacting_filter)  # once: the same filter is not added twice
 
     def atoms(self, resp, req, environ, request_time):  # type: ignore[no-untyped-def]
         atoms = super().atoms(resp, req, environ, request_time)
