@@ -515,28 +515,7 @@ def test_the_session_can_write_again_once_the_archive_is_made(app, user):
         assert db.session.get(User, user.id).display_name == "Renamed"
 
 
-# --- The import route (the importer itself: tests/test_import.py) ---------------------------------
-
-
-def test_import_needs_login(client):
-    response = client.post("/account/import", data={"archive": (io.BytesIO(b"x"), "a.zip")})
-    assert response.status_code == 302
-    assert "/login" in response.headers["Location"]
-
-
-def test_import_without_a_file_shows_the_form_again_with_why(logged_in):
-    response = logged_in.post("/account/import", data={}, content_type="multipart/form-data")
-    assert response.status_code == 422
-    assert "Choose the ZIP file" in response.get_data(as_text=True)
-
-
-def test_a_refused_import_says_why_on_the_account_page(logged_in):
-    upload = {"archive": (io.BytesIO(b"not a zip at all"), "skinlog.zip")}
-    response = logged_in.post("/account/import", data=upload, content_type="multipart/form-data")
-    assert response.status_code == 422
-    page = response.get_data(as_text=True)
-    assert "<h1>Your account</h1>" in page
-    assert "This file is not a ZIP archive." in page and "Nothing was imported." in page
+# --- Exported, then imported again through the form ---------------------------------------------
 
 
 def test_an_export_imported_again_through_the_form_changes_nothing(logged_in, history):
@@ -549,11 +528,3 @@ def test_an_export_imported_again_through_the_form_changes_nothing(logged_in, hi
     data = data_of(download(logged_in))
     assert {entry["id"] for entry in data["entries"]} == {history["entry"], history["plain"]}
     assert {photo["id"] for photo in data["photos"]} == {history["photo"], history["photo2"]}
-
-
-def test_imports_are_rate_limited(logged_in):
-    for _ in range(10):
-        response = logged_in.post("/account/import", content_type="multipart/form-data")
-        assert response.status_code == 422
-    response = logged_in.post("/account/import", content_type="multipart/form-data")
-    assert response.status_code == 429
