@@ -22,6 +22,7 @@ import os
 import uuid
 import weakref
 from collections.abc import Iterator
+from datetime import UTC, datetime, time
 
 import pytest
 import sqlalchemy as sa
@@ -30,6 +31,7 @@ from flask.testing import FlaskClient
 
 from tests import pg_server, s3_server
 from tests.photo_factory import make_photo
+from tests.push_service import PushService, web_push_testing
 from webapp import create_app
 from webapp.extensions import db
 from webapp.models import User
@@ -261,3 +263,38 @@ def count_queries(app: Flask):
             sa.event.remove(engine, "before_cursor_execute", record)
 
     return _count
+
+
+@pytest.fixture(scope="module")
+def push_service() -> Iterator[PushService]:
+    """web-push-testing on loopback (tests/push_service.py), one per test module."""
+    with web_push_testing() as service:
+        yield service
+
+
+# When reminder_patient's daily reminder is due: a Tuesday in Berlin's winter, 20:00 local.
+REMINDER_DUE = datetime(2026, 2, 10, 19, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def reminder_patient(app: Flask, make_user) -> User:
+    """A Berlin patient with every reminder on, the daily one at 20:00, due at REMINDER_DUE."""
+    from webapp.models import ReminderSettings
+    from webapp.reminders import service
+
+    user = make_user(timezone="Europe/Berlin")
+    with app.app_context():
+        service.update_settings(
+            user,
+            daily_enabled=True,
+            remind_at=time(20, 0),
+            photo_days_enabled=True,
+            session_due_enabled=True,
+        )
+        db.session.execute(
+            sa.update(ReminderSettings)
+            .where(ReminderSettings.user_id == user.id)
+            .values(next_due_at=REMINDER_DUE)
+        )
+        db.session.commit()
+    return user

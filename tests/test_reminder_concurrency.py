@@ -21,10 +21,9 @@ from datetime import UTC, datetime, timedelta
 from datetime import time as clock
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import pytest
 from flask import Flask
 
-from tests.push_service import PushService, web_push_testing
+from tests.push_service import PushService
 from tests.servers import PROJECT_ROOT
 from webapp.extensions import db
 from webapp.models import PushSubscription, ReminderSettings
@@ -51,12 +50,6 @@ with app.app_context():
     report = send_due(datetime.fromisoformat(sys.argv[1]))
 print(json.dumps(dataclasses.asdict(report)))
 """
-
-
-@pytest.fixture(scope="module")
-def push_service():
-    with web_push_testing() as service_:
-        yield service_
 
 
 def _patients(app: Flask, make_user, push_service: PushService) -> list[dict]:

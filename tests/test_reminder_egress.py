@@ -10,49 +10,21 @@ loopback, as only the tests do (PUSH_ALLOW_LOOPBACK)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime, time, timedelta
+from datetime import timedelta
 from urllib.parse import urlsplit, urlunsplit
 
-import pytest
 from flask import Flask
 
-from tests.push_service import PushService, failing_push_service, web_push_testing
+from tests.conftest import REMINDER_DUE
+from tests.push_service import PushService, failing_push_service
 from tests.test_reminder_routes import AUTH, P256DH
 from webapp.extensions import db
 from webapp.models import PushSubscription, ReminderSettings, User
-from webapp.reminders import sender, service
+from webapp.reminders import sender
 from webapp.reminders.vapid import application_server_key, load_vapid
 
-DUE = datetime(2026, 2, 10, 19, 0, tzinfo=UTC)
+DUE = REMINDER_DUE
 NOW = DUE + timedelta(seconds=30)
-
-
-@pytest.fixture(scope="module")
-def push_service() -> Iterator[PushService]:
-    with web_push_testing() as service_:
-        yield service_
-
-
-@pytest.fixture
-def patient(app: Flask, make_user) -> User:
-    """A patient whose daily reminder is due at DUE."""
-    user = make_user(timezone="Europe/Berlin")
-    with app.app_context():
-        service.update_settings(
-            user,
-            daily_enabled=True,
-            remind_at=time(20, 0),
-            photo_days_enabled=False,
-            session_due_enabled=False,
-        )
-        db.session.execute(
-            db.update(ReminderSettings)
-            .where(ReminderSettings.user_id == user.id)
-            .values(next_due_at=DUE)
-        )
-        db.session.commit()
-    return user
 
 
 def _store_device(app: Flask, user: User, endpoint: str, keys: dict[str, str]) -> None:
@@ -81,19 +53,21 @@ def _send(app: Flask) -> sender.SendReport:
         return sender.send_due(NOW)
 
 
-def test_a_name_resolving_to_loopback_gets_no_request(app, patient, push_service):
+def test_a_name_resolving_to_loopback_gets_no_request(app, reminder_patient, push_service):
     app.config["PUSH_ALLOW_LOOPBACK"] = False
-    subscription = _subscribe_behind_a_name(app, patient, push_service)
+    subscription = _subscribe_behind_a_name(app, reminder_patient, push_service)
 
     report = _send(app)
 
     assert push_service.messages(subscription) == []
     assert report.sent == [] and report.retrying == []
-    assert report.errors == [f"patient {patient.id}: the push service's address is not public"]
+    assert report.errors == [
+        f"patient {reminder_patient.id}: the push service's address is not public"
+    ]
 
 
-def test_the_same_device_is_reminded_where_loopback_is_allowed(app, patient, push_service):
-    subscription = _subscribe_behind_a_name(app, patient, push_service)
+def test_the_same_device_is_reminded_where_loopback_is_allowed(app, reminder_patient, push_service):
+    subscription = _subscribe_behind_a_name(app, reminder_patient, push_service)
 
     report = _send(app)
 
@@ -101,9 +75,9 @@ def test_the_same_device_is_reminded_where_loopback_is_allowed(app, patient, pus
     assert len(report.sent) == 1
 
 
-def test_a_refused_address_keeps_the_device_and_is_not_retried(app, patient, push_service):
+def test_a_refused_address_keeps_the_device_and_is_not_retried(app, reminder_patient, push_service):
     app.config["PUSH_ALLOW_LOOPBACK"] = False
-    _subscribe_behind_a_name(app, patient, push_service)
+    _subscribe_behind_a_name(app, reminder_patient, push_service)
 
     _send(app)
 
@@ -113,17 +87,17 @@ def test_a_refused_address_keeps_the_device_and_is_not_retried(app, patient, pus
         assert db.session.execute(db.select(PushSubscription)).scalar_one()
 
 
-def test_a_redirect_from_the_push_service_is_not_followed(app, patient, push_service):
+def test_a_redirect_from_the_push_service_is_not_followed(app, reminder_patient, push_service):
     with app.app_context():
         key = application_server_key(load_vapid(None, app.instance_path))
     subscription = push_service.subscribe(key)
     with failing_push_service((307, {"Location": subscription["endpoint"]})) as endpoint:
-        _store_device(app, patient, endpoint, subscription["keys"])
+        _store_device(app, reminder_patient, endpoint, subscription["keys"])
         report = _send(app)
 
     assert push_service.messages(subscription) == []
     assert report.sent == []
-    assert report.errors == [f"patient {patient.id}: push service refused with 307"]
+    assert report.errors == [f"patient {reminder_patient.id}: push service refused with 307"]
 
 
 def test_the_subscription_api_refuses_loopback_unless_the_app_allows_it(app, logged_in):

@@ -441,24 +441,24 @@ def test_any_raw_body_is_answered_without_a_5xx(logged_in):
 # --- With the sender ---------------------------------------------------------------------------
 
 
-def test_a_device_subscribed_through_the_api_is_reminded_by_the_sender(app, logged_in):
+def test_a_device_subscribed_through_the_api_is_reminded_by_the_sender(
+    app, logged_in, push_service
+):
     """The subscription as stored (keys unpadded, endpoint as given) is one the sender can push
     to: against web-push-testing, which checks the VAPID signature made with the key that
     /push/key handed out and decrypts the payload with the browser's keys."""
-    from tests.push_service import web_push_testing
     from webapp.reminders import sender
 
     key = logged_in.get("/api/v1/push/key").get_json()["key"]
-    with web_push_testing() as service:
-        browser = service.subscribe(key)
-        body = {"endpoint": browser["endpoint"], "expirationTime": None, "keys": browser["keys"]}
-        assert logged_in.post(SUBSCRIPTIONS, json=body).status_code == 201
-        settings = {"daily_enabled": "y", "remind_at": "20:00"}
-        assert logged_in.post("/account/reminders", data=settings).status_code == 302
-        with app.app_context():
-            due = db.session.execute(sa.select(ReminderSettings.next_due_at)).scalar_one()
-            sender.send_due(now=due)
-        (message,) = service.messages(browser)
+    browser = push_service.subscribe(key)
+    body = {"endpoint": browser["endpoint"], "expirationTime": None, "keys": browser["keys"]}
+    assert logged_in.post(SUBSCRIPTIONS, json=body).status_code == 201
+    settings = {"daily_enabled": "y", "remind_at": "20:00"}
+    assert logged_in.post("/account/reminders", data=settings).status_code == 302
+    with app.app_context():
+        due = db.session.execute(sa.select(ReminderSettings.next_due_at)).scalar_one()
+        sender.send_due(now=due)
+    (message,) = push_service.messages(browser)
     reminder = json.loads(message)
     assert set(reminder) == {"title", "body", "url"}
     assert (reminder["title"], reminder["url"]) == ("Skinlog", "/log")
