@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "webapp"
 PURE = [
     "imaging", "storage", "progress", "photo_choice", "charts", "validation", "vocabulary",
-    "summary", "sharing.fhir", "timeline.compare", "reminders.schedule",
+    "summary", "sharing.fhir", "sharing.fhir_types", "timeline.compare", "reminders.schedule",
     "reminders.calendar", "portability.tables", "portability.archive", "portability.rows",
     "log_redaction",
 ]  # fmt: skip

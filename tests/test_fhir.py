@@ -17,13 +17,13 @@ from tests.test_share import create_link, log_with_photo, photos
 from webapp.extensions import db
 from webapp.models import Entry, Photo, ShareLink, utcnow
 from webapp.sharing.fhir import (
-    UCUM,
     FhirEntry,
     FhirPhoto,
     FhirRecords,
     FhirSession,
     build_bundle,
 )
+from webapp.sharing.fhir_types import UCUM
 from webapp.vocabulary import RATINGS
 
 TODAY = date.today()

@@ -19,17 +19,23 @@ accordingly.
 from __future__ import annotations
 
 import base64
-import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from ..vocabulary import AFTERCARE, AREAS, DEVICES, RATINGS, RED_FLAGS, SETTINGS, SEVERITY_WORDS
+from .fhir_types import (
+    BASE,
+    category,
+    coding,
+    component,
+    concept,
+    quantity,
+    urn,
+)
 
-BASE = "https://skinlog.example/fhir"
 QUESTIONNAIRE = f"{BASE}/Questionnaire/daily-log"
-CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/observation-category"
 COLOUR_NOTE = (
     "Indicative, not a diagnosis: measured from a phone photo, whose colour moves with the light. "
     "A trend for this patient, not a figure to compare between people."
@@ -40,8 +46,6 @@ MARKS_NOTE = (
     "higher on darker skin and lower on paler skin: a trend for this patient, not a figure to "
     "compare between people."
 )
-UCUM = "http://unitsofmeasure.org"
-_UCUM_CODES = {"°": "deg", "%": "%"}
 # The marks Observation's components: (code, label, key of Photo.marks, unit). A "%" is a share
 # of the skin (stored as a fraction); no unit, a count. Keys whose value is null are left out.
 MARK_COMPONENTS = (
@@ -53,9 +57,6 @@ MARK_COMPONENTS = (
     ("dark-count", "Dark marks: number found", "dark_count", None),
 )
 QUALITY_VERDICTS = ("good", "fair", "poor")
-# Resource ids are name-based UUIDs (_urn): the same export made twice names them the same, so a
-# records system can tell a resend from a new record. Skinlog's own UUIDs are in `identifier`.
-_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, BASE)
 
 
 @dataclass(frozen=True)
@@ -128,22 +129,22 @@ def bundle_entries(records: FhirRecords, *, patient: bool = True) -> Iterator[di
     """The Bundle's entries for `records`, one at a time; `patient=False` leaves out the Patient
     (already written with an earlier stretch: every stretch names the same one). A photo must
     come in the same `records` as its entry, which lists it."""
-    subject = _urn("patient", records.patient_key)
+    subject = urn("patient", records.patient_key)
     if patient:
         yield _bundle_entry(subject, _patient(records))
     for session in records.sessions:
-        yield _bundle_entry(_urn("session", session.uuid), _procedure(session, subject))
+        yield _bundle_entry(urn("session", session.uuid), _procedure(session, subject))
     photos_of: dict[str, list[str]] = {}
     for photo in records.photos:
-        photos_of.setdefault(photo.entry_uuid, []).append(_urn("photo", photo.uuid))
+        photos_of.setdefault(photo.entry_uuid, []).append(urn("photo", photo.uuid))
     for entry in records.entries:
-        response = _urn("entry", entry.uuid)
+        response = urn("entry", entry.uuid)
         photos = photos_of.get(entry.uuid, [])
         yield _bundle_entry(response, _questionnaire_response(entry, subject, photos))
         for url, resource in _entry_observations(entry, subject, response):
             yield _bundle_entry(url, resource)
     for photo in records.photos:
-        document = _urn("photo", photo.uuid)
+        document = urn("photo", photo.uuid)
         yield _bundle_entry(document, _document_reference(photo, subject))
         if photo.lab_l is not None:
             yield _bundle_entry(*_colour_observation(photo, subject, document))
@@ -174,7 +175,7 @@ def _procedure(session: FhirSession, patient: str) -> dict[str, Any]:
         "resourceType": "Procedure",
         "identifier": [{"system": f"{BASE}/session", "value": session.uuid}],
         "status": "completed",
-        "code": _concept("procedure", "microneedling", "Microneedling"),
+        "code": concept("procedure", "microneedling", "Microneedling"),
         "subject": {"reference": patient},
         "occurrenceDateTime": session.date.isoformat(),  # R5's name for R4's performed[x]
         "note": notes,
@@ -197,7 +198,7 @@ def _questionnaire_response(entry: FhirEntry, patient: str, photos: list[str]) -
         ("aftercare", "aftercare", "Aftercare", entry.aftercare, AFTERCARE),
     ):
         if chosen:
-            codings = [_coding(system, code, words.get(code, code)) for code in chosen]
+            codings = [coding(system, code, words.get(code, code)) for code in chosen]
             items.append(
                 {"linkId": name, "text": text, "answer": [{"valueCoding": c} for c in codings]}
             )
@@ -229,19 +230,19 @@ def _entry_observations(
         resource = {
             "resourceType": "Observation",
             "status": "final",
-            "category": [_category("survey", "Survey")],
+            "category": [category("survey", "Survey")],
             "code": code,
             "subject": {"reference": patient},
             "effectiveDateTime": entry.date.isoformat(),
             "derivedFrom": [{"reference": response}],
             **value,
         }
-        return _urn("entry", entry.uuid, name), resource
+        return urn("entry", entry.uuid, name), resource
 
     found = [
         observation(
             name,
-            _concept("rating", name, label),
+            concept("rating", name, label),
             {"valueInteger": entry.ratings[name], "note": [{"text": "0 none to 10 worst"}]},
         )
         for name, label in RATINGS.items()
@@ -249,15 +250,15 @@ def _entry_observations(
     ]
     for name, label, value in _severities(entry):
         severity = _severity(value)
-        concept = {"coding": [severity], "text": f"{value} – {severity['display']}"}
+        worded = {"coding": [severity], "text": f"{value} – {severity['display']}"}
         found.append(
-            observation(name, _concept("severity", name, label), {"valueCodeableConcept": concept})
+            observation(name, concept("severity", name, label), {"valueCodeableConcept": worded})
         )
     for flag in entry.red_flags:
         label = RED_FLAGS.get(flag, flag)
         found.append(
             observation(
-                f"red_flag/{flag}", _concept("red-flag", flag, label), {"valueBoolean": True}
+                f"red_flag/{flag}", concept("red-flag", flag, label), {"valueBoolean": True}
             )
         )
     return found
@@ -280,7 +281,7 @@ def _document_reference(photo: FhirPhoto, patient: str) -> dict[str, Any]:
         "resourceType": "DocumentReference",
         "identifier": [{"system": f"{BASE}/photo", "value": photo.uuid}],
         "status": "current",
-        "type": _concept("document", "photo", "Photo of acne marks"),
+        "type": concept("document", "photo", "Photo of acne marks"),
         "subject": {"reference": patient},
         "bodySite": [{"concept": {"text": area}}],
         "description": f"Photo of {area.lower()} taken by the patient",
@@ -299,13 +300,13 @@ def _colour_observation(
         ("ita", "Individual typology angle (ITA°)", photo.ita_deg, "°"),
     )
     components = [
-        _component("colour", code, label, _quantity(value, unit))
+        component("colour", code, label, quantity(value, unit))
         for code, label, value, unit in measured
         if value is not None
     ]
-    code = _concept("colour", "measured-colour", "Measured skin colour (indicative)")
+    code = concept("colour", "measured-colour", "Measured skin colour (indicative)")
     resource = _photo_observation(photo, patient, document, code, COLOUR_NOTE, components)
-    return _urn("photo", photo.uuid, "colour"), resource
+    return urn("photo", photo.uuid, "colour"), resource
 
 
 def _marks_observation(photo: FhirPhoto, patient: str, document: str) -> tuple[str, dict[str, Any]]:
@@ -321,13 +322,13 @@ def _marks_observation(photo: FhirPhoto, patient: str, document: str) -> tuple[s
         if unit is None:
             found: dict[str, Any] = {"valueInteger": int(value)}
         elif unit == "%":
-            found = _quantity(value * 100, unit, digits=3)
+            found = quantity(value * 100, unit, digits=3)
         else:
-            found = _quantity(value, unit)
-        components.append(_component("marks", code, label, found))
-    code = _concept("marks", "measured-marks", "Measured acne marks (indicative)")
+            found = quantity(value, unit)
+        components.append(component("marks", code, label, found))
+    code = concept("marks", "measured-marks", "Measured acne marks (indicative)")
     resource = _photo_observation(photo, patient, document, code, MARKS_NOTE, components)
-    return _urn("photo", photo.uuid, "marks"), resource
+    return urn("photo", photo.uuid, "marks"), resource
 
 
 def _photo_observation(
@@ -345,7 +346,7 @@ def _photo_observation(
     observation = {
         "resourceType": "Observation",
         "status": "final",
-        "category": [_category("imaging", "Imaging")],
+        "category": [category("imaging", "Imaging")],
         "code": code,
         "subject": {"reference": patient},
         "effectiveDateTime": photo.date.isoformat(),
@@ -366,12 +367,12 @@ def _quality_component(quality: Mapping[str, Any] | None) -> dict[str, Any] | No
     verdict = str(quality["verdict"])
     word = verdict.capitalize()
     reasons = [str(reason) for reason in quality.get("reasons") or ()]
-    concept = {
-        "coding": [_coding("photo-quality", verdict, word)],
+    graded = {
+        "coding": [coding("photo-quality", verdict, word)],
         "text": f"{word}: {', '.join(reasons)}" if reasons else word,
     }
     label = "Photo quality (light, sharpness, colour cast)"
-    return _component("photo", "quality", label, {"valueCodeableConcept": concept})
+    return component("photo", "quality", label, {"valueCodeableConcept": graded})
 
 
 # --- Pieces ---------------------------------------------------------------------------------------
@@ -384,35 +385,4 @@ def _severities(entry: FhirEntry) -> list[tuple[str, str, int]]:
 
 
 def _severity(value: int) -> dict[str, str]:
-    return _coding("severity-scale", str(value), SEVERITY_WORDS.get(value, str(value)))
-
-
-def _component(system: str, code: str, label: str, value: dict[str, Any]) -> dict[str, Any]:
-    return {"code": _concept(system, code, label), **value}
-
-
-def _quantity(value: float, unit: str, digits: int = 2) -> dict[str, Any]:
-    """A valueQuantity; UCUM-coded when the unit is one (° and %), else the unit's symbol only:
-    CIELAB has no UCUM unit."""
-    quantity: dict[str, Any] = {"value": round(value, digits), "unit": unit}
-    if unit in _UCUM_CODES:
-        quantity |= {"system": UCUM, "code": _UCUM_CODES[unit]}
-    return {"valueQuantity": quantity}
-
-
-def _coding(system: str, code: str, display: str) -> dict[str, str]:
-    return {"system": f"{BASE}/CodeSystem/{system}", "code": code, "display": display}
-
-
-def _concept(system: str, code: str, text: str) -> dict[str, Any]:
-    return {"coding": [_coding(system, code, text)], "text": text}
-
-
-def _category(code: str, display: str) -> dict[str, Any]:
-    return {"coding": [{"system": CATEGORY_SYSTEM, "code": code, "display": display}]}
-
-
-def _urn(*names: str) -> str:
-    """A resource's fullUrl: a UUID made from what it is, so that an entry and a session sent
-    with the same UUID never clash, and the same records give the same ids."""
-    return f"urn:uuid:{uuid.uuid5(_NAMESPACE, '/'.join(names))}"
+    return coding("severity-scale", str(value), SEVERITY_WORDS.get(value, str(value)))
