@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -97,9 +98,11 @@ def web_push_testing() -> Iterator[PushService]:
 
 
 @contextlib.contextmanager
-def failing_push_service(*answers: tuple[int, dict[str, str]]) -> Iterator[str]:
+def failing_push_service(
+    *answers: tuple[int, dict[str, str]], tls: ssl.SSLContext | None = None
+) -> Iterator[str]:
     """A loopback HTTP server answering each push with the next (status, headers), then 201;
-    yields its endpoint URL."""
+    yields its endpoint URL. With `tls` (a server context), HTTPS at https://localhost:<port>."""
     pending = list(answers)
 
     class Handler(BaseHTTPRequestHandler):
@@ -116,10 +119,15 @@ def failing_push_service(*answers: tuple[int, dict[str, str]]) -> Iterator[str]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}/push/device"
+        if tls is not None:
+            yield f"https://localhost:{server.server_port}/push/device"
+        else:
+            yield f"http://127.0.0.1:{server.server_port}/push/device"
     finally:
         server.shutdown()
         server.server_close()

@@ -6,13 +6,21 @@ service could redirect there; so the check happens where the connection is made
 
 Here "localhost" stands for such a name (it resolves to 127.0.0.1 through /etc/hosts): the real
 push service (web-push-testing) listens behind it, and must receive nothing unless the app allows
-loopback, as only the tests do (PUSH_ALLOW_LOOPBACK)."""
+loopback, as only the tests do (PUSH_ALLOW_LOOPBACK). Real push services are HTTPS: the filter
+connects to the address it checked, and the certificate must still be checked against the name."""
 
 from __future__ import annotations
 
+import datetime as dt
+import ssl
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from flask import Flask
 
 from tests.conftest import REMINDER_DUE
@@ -112,3 +120,67 @@ def test_the_subscription_api_refuses_loopback_unless_the_app_allows_it(app, log
 
     assert response.status_code == 422
     assert set(response.get_json()["error"]["fields"]) == {"endpoint"}
+
+
+def _tls_context(folder: Path, name: str) -> tuple[ssl.SSLContext, Path]:
+    """A server context whose certificate (self-signed) is for `name`, and the file to trust it."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = dt.datetime.now(dt.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=1))
+        .not_valid_after(now + dt.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = folder / f"{name}.pem", folder / f"{name}.key"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    return context, cert_file
+
+
+def _browser_keys(app: Flask, push_service: PushService) -> dict[str, str]:
+    with app.app_context():
+        key = application_server_key(load_vapid(None, app.instance_path))
+    return push_service.subscribe(key)["keys"]
+
+
+def test_an_https_push_service_is_reached_by_its_name(
+    app, reminder_patient, push_service, tmp_path, monkeypatch
+):
+    context, trusted = _tls_context(tmp_path, "localhost")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(trusted))
+    with failing_push_service(tls=context) as endpoint:
+        _store_device(app, reminder_patient, endpoint, _browser_keys(app, push_service))
+        report = _send(app)
+
+    assert len(report.sent) == 1 and report.errors == []
+
+
+def test_an_https_push_service_with_another_names_certificate_is_refused(
+    app, reminder_patient, push_service, tmp_path, monkeypatch
+):
+    context, trusted = _tls_context(tmp_path, "push.example.com")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(trusted))
+    with failing_push_service(tls=context) as endpoint:
+        _store_device(app, reminder_patient, endpoint, _browser_keys(app, push_service))
+        report = _send(app)
+
+    assert report.sent == []
+    assert report.errors == [
+        f"patient {reminder_patient.id}: no answer from the push service (SSLError)"
+    ]
