@@ -26,7 +26,7 @@ from datetime import UTC, datetime, time
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, current_app
 from flask.testing import FlaskClient
 
 from tests import pg_server, s3_server
@@ -151,6 +151,15 @@ def _close_database_connections() -> Iterator[None]:
     while _psycopg_connections:
         with contextlib.suppress(Exception):
             _psycopg_connections.pop().close()  # type: ignore[attr-defined]
+
+
+@pytest.fixture(autouse=True)
+def _no_app_context_left_pushed(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test that ends with an app context still pushed fails here, by name. Otherwise the next
+    tests quietly run in that app (e.g. a CLI command's with_appcontext takes it, with another
+    database): a streamed response a failing test never closed keeps its context pushed."""
+    yield
+    assert not current_app, f"{request.node.nodeid} left an app context pushed"
 
 
 @pytest.fixture

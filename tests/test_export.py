@@ -138,13 +138,14 @@ def test_export_needs_login(client):
 
 
 def test_export_is_a_zip_download_named_by_date_and_never_cached(logged_in):
-    response = logged_in.get(URL)
-    assert response.status_code == 200
-    assert response.mimetype == "application/zip"
-    disposition = response.headers["Content-Disposition"]
-    assert disposition == f'attachment; filename="skinlog-export-{TODAY.isoformat()}.zip"'
-    assert "no-store" in response.headers["Cache-Control"]
-    assert response.is_streamed
+    # Closed even when an assertion fails: an open stream keeps its request context pushed.
+    with logged_in.get(URL) as response:
+        assert response.status_code == 200
+        assert response.mimetype == "application/zip"
+        disposition = response.headers["Content-Disposition"]
+        assert disposition == f'attachment; filename="skinlog-export-{TODAY.isoformat()}.zip"'
+        assert "no-store" in response.headers["Cache-Control"]
+        assert response.is_streamed
 
 
 def test_export_is_not_compressed_again_by_the_middleware(logged_in):
