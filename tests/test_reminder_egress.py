@@ -45,11 +45,16 @@ def _store_device(app: Flask, user: User, endpoint: str, keys: dict[str, str]) -
         db.session.commit()
 
 
-def _subscribe_behind_a_name(app: Flask, user: User, push_service: PushService) -> dict:
-    """A subscription of the push service, stored with its endpoint's host named "localhost"."""
+def _browser_subscription(app: Flask, push_service: PushService) -> dict:
+    """What a browser's subscription to the push service gives: its endpoint and keys."""
     with app.app_context():
         key = application_server_key(load_vapid(None, app.instance_path))
-    subscription = push_service.subscribe(key)
+    return push_service.subscribe(key)
+
+
+def _subscribe_behind_a_name(app: Flask, user: User, push_service: PushService) -> dict:
+    """A subscription of the push service, stored with its endpoint's host named "localhost"."""
+    subscription = _browser_subscription(app, push_service)
     parts = urlsplit(subscription["endpoint"])
     named = parts._replace(netloc=f"localhost:{parts.port}")
     _store_device(app, user, urlunsplit(named), subscription["keys"])
@@ -96,9 +101,7 @@ def test_a_refused_address_keeps_the_device_and_is_not_retried(app, reminder_pat
 
 
 def test_a_redirect_from_the_push_service_is_not_followed(app, reminder_patient, push_service):
-    with app.app_context():
-        key = application_server_key(load_vapid(None, app.instance_path))
-    subscription = push_service.subscribe(key)
+    subscription = _browser_subscription(app, push_service)
     with failing_push_service((307, {"Location": subscription["endpoint"]})) as endpoint:
         _store_device(app, reminder_patient, endpoint, subscription["keys"])
         report = _send(app)
@@ -153,19 +156,14 @@ def _tls_context(folder: Path, name: str) -> tuple[ssl.SSLContext, Path]:
     return context, cert_file
 
 
-def _browser_keys(app: Flask, push_service: PushService) -> dict[str, str]:
-    with app.app_context():
-        key = application_server_key(load_vapid(None, app.instance_path))
-    return push_service.subscribe(key)["keys"]
-
-
 def test_an_https_push_service_is_reached_by_its_name(
     app, reminder_patient, push_service, tmp_path, monkeypatch
 ):
     context, trusted = _tls_context(tmp_path, "localhost")
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(trusted))
+    keys = _browser_subscription(app, push_service)["keys"]
     with failing_push_service(tls=context) as endpoint:
-        _store_device(app, reminder_patient, endpoint, _browser_keys(app, push_service))
+        _store_device(app, reminder_patient, endpoint, keys)
         report = _send(app)
 
     assert len(report.sent) == 1 and report.errors == []
@@ -176,8 +174,9 @@ def test_an_https_push_service_with_another_names_certificate_is_refused(
 ):
     context, trusted = _tls_context(tmp_path, "push.example.com")
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(trusted))
+    keys = _browser_subscription(app, push_service)["keys"]
     with failing_push_service(tls=context) as endpoint:
-        _store_device(app, reminder_patient, endpoint, _browser_keys(app, push_service))
+        _store_device(app, reminder_patient, endpoint, keys)
         report = _send(app)
 
     assert report.sent == []
