@@ -17,6 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -156,28 +157,32 @@ def _tls_context(folder: Path, name: str) -> tuple[ssl.SSLContext, Path]:
     return context, cert_file
 
 
-def test_an_https_push_service_is_reached_by_its_name(
-    app, reminder_patient, push_service, tmp_path, monkeypatch
-):
-    context, trusted = _tls_context(tmp_path, "localhost")
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(trusted))
-    keys = _browser_subscription(app, push_service)["keys"]
-    with failing_push_service(tls=context) as endpoint:
-        _store_device(app, reminder_patient, endpoint, keys)
-        report = _send(app)
+@pytest.fixture
+def push_over_https(app, reminder_patient, push_service, tmp_path, monkeypatch):
+    """push_over_https(name) -> the sender's report for reminder_patient's one device: an HTTPS
+    push service at https://localhost:<port> whose certificate, trusted, is for `name`."""
+
+    def _push(certificate_name: str) -> sender.SendReport:
+        context, trusted = _tls_context(tmp_path, certificate_name)
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(trusted))
+        keys = _browser_subscription(app, push_service)["keys"]
+        with failing_push_service(tls=context) as endpoint:
+            _store_device(app, reminder_patient, endpoint, keys)
+            return _send(app)
+
+    return _push
+
+
+def test_an_https_push_service_is_reached_by_its_name(push_over_https):
+    report = push_over_https("localhost")
 
     assert len(report.sent) == 1 and report.errors == []
 
 
 def test_an_https_push_service_with_another_names_certificate_is_refused(
-    app, reminder_patient, push_service, tmp_path, monkeypatch
+    push_over_https, reminder_patient
 ):
-    context, trusted = _tls_context(tmp_path, "push.example.com")
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(trusted))
-    keys = _browser_subscription(app, push_service)["keys"]
-    with failing_push_service(tls=context) as endpoint:
-        _store_device(app, reminder_patient, endpoint, keys)
-        report = _send(app)
+    report = push_over_https("push.example.com")
 
     assert report.sent == []
     assert report.errors == [
